@@ -1,0 +1,174 @@
+// Package libengine is the engine's library: an Engine is opened once per
+// invocation and owns the image and layer store, the registry settings and,
+// later, containers, pods, volumes and their state. It never parses command
+// lines nor prints for a user; callers pass options structs and get reports.
+package libengine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/engine-oss/engine/pkg/libengine/config"
+	"github.com/sirupsen/logrus"
+	"go.podman.io/image/v5/types"
+	"go.podman.io/storage"
+	storagetypes "go.podman.io/storage/types"
+)
+
+// Options are the global settings of one invocation; empty fields take the
+// configuration's values.
+type Options struct {
+	ConfigFile    string
+	Root          string
+	RunRoot       string
+	StorageDriver string
+	StorageOpts   []string
+	TmpDir        string
+}
+
+// Engine is an opened store plus the settings every operation shares.
+type Engine struct {
+	cfg   *config.Config
+	store storage.Store
+	// storageConfSource says where the storage driver choice came from, for info.
+	storageSource string
+}
+
+// Open loads the configuration and opens the store. Close must be called.
+func Open(ctx context.Context, opts Options) (*Engine, error) {
+	cfg, err := config.Load(opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	storeOpts, source, err := storeOptions(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(storeOpts.RunRoot, 0o700); err != nil {
+		return nil, fmt.Errorf("create run root %s: %w (pass --runroot to a writable directory)", storeOpts.RunRoot, err)
+	}
+	store, err := storage.GetStore(storeOpts)
+	if err != nil {
+		return nil, fmt.Errorf("open store at %s with driver %q: %w (pick another with --storage-driver)", storeOpts.GraphRoot, storeOpts.GraphDriverName, err)
+	}
+	if opts.TmpDir != "" {
+		cfg.Engine.TmpDir = opts.TmpDir
+	}
+	logrus.Debugf("store opened: root=%s runroot=%s driver=%s (%s)", store.GraphRoot(), store.RunRoot(), store.GraphDriverName(), source)
+	return &Engine{cfg: cfg, store: store, storageSource: source}, nil
+}
+
+// storeOptions merges, in rising priority, storage.conf, engine.conf and
+// flags. The store's paths default to the engine's own, not podman's, so the
+// two never fight over one store's locks and layouts.
+func storeOptions(cfg *config.Config, opts Options) (storagetypes.StoreOptions, string, error) {
+	so, err := storagetypes.DefaultStoreOptions()
+	if err != nil {
+		return so, "", fmt.Errorf("read storage.conf: %w", err)
+	}
+	source := "storage.conf"
+	if so.GraphDriverName == "" {
+		source = "auto-detected"
+	}
+	root, err := config.DefaultRoot()
+	if err != nil {
+		return so, "", err
+	}
+	so.GraphRoot = firstNonEmpty(opts.Root, cfg.Storage.Root, root)
+	so.RunRoot = firstNonEmpty(opts.RunRoot, cfg.Storage.RunRoot, config.DefaultRunRoot())
+	so.ImageStore = ""
+	if cfg.Storage.Driver != "" {
+		so.GraphDriverName, source = cfg.Storage.Driver, "engine.conf"
+	}
+	if opts.StorageDriver != "" {
+		so.GraphDriverName, source = opts.StorageDriver, "--storage-driver"
+	}
+	if len(cfg.Storage.Options) > 0 {
+		so.GraphDriverOptions = cfg.Storage.Options
+	}
+	if len(opts.StorageOpts) > 0 {
+		so.GraphDriverOptions = opts.StorageOpts
+	}
+	// Driver options written for another driver in storage.conf would make
+	// an explicitly chosen one refuse to start.
+	if source == "--storage-driver" && len(opts.StorageOpts) == 0 {
+		so.GraphDriverOptions = nil
+	}
+	for _, p := range []*string{&so.GraphRoot, &so.RunRoot} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return so, "", fmt.Errorf("store path %s: %w", *p, err)
+		}
+		*p = abs
+	}
+	return so, source, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Close releases the store; layers mounted by this invocation stay mounted
+// only if a container holds them.
+func (e *Engine) Close() error {
+	if e.store == nil {
+		return nil
+	}
+	if _, err := e.store.Shutdown(false); err != nil {
+		return fmt.Errorf("shut down store: %w", err)
+	}
+	return nil
+}
+
+// Store exposes the underlying store to the engine's own packages and tests.
+func (e *Engine) Store() storage.Store { return e.store }
+
+// Config returns the merged configuration.
+func (e *Engine) Config() *config.Config { return e.cfg }
+
+// RegistryOptions are the per-call registry settings every transfer accepts.
+type RegistryOptions struct {
+	// TLSVerify is nil when the user did not say; registries.conf decides then.
+	TLSVerify *bool
+	// Creds is "user[:password]".
+	Creds    string
+	AuthFile string
+	CertDir  string
+	OS       string
+	Arch     string
+	Variant  string
+}
+
+// systemContext builds the containers/image settings for one call.
+func (e *Engine) systemContext(ro RegistryOptions) (*types.SystemContext, error) {
+	sys := &types.SystemContext{
+		BigFilesTemporaryDir:    e.cfg.Engine.TmpDir,
+		AuthFilePath:            firstNonEmpty(ro.AuthFile, os.Getenv("REGISTRY_AUTH_FILE"), e.cfg.Registries.AuthFile),
+		DockerCertPath:          ro.CertDir,
+		OSChoice:                ro.OS,
+		ArchitectureChoice:      ro.Arch,
+		VariantChoice:           ro.Variant,
+		DockerRegistryUserAgent: "engine/" + Version,
+	}
+	if ro.TLSVerify != nil {
+		sys.DockerInsecureSkipTLSVerify = types.NewOptionalBool(!*ro.TLSVerify)
+		sys.OCIInsecureSkipTLSVerify = !*ro.TLSVerify
+		sys.DockerDaemonInsecureSkipTLSVerify = !*ro.TLSVerify
+	}
+	if ro.Creds != "" {
+		user, pass, _ := strings.Cut(ro.Creds, ":")
+		if user == "" {
+			return nil, fmt.Errorf("--creds %q: user name is empty (use --creds USER:PASSWORD)", ro.Creds)
+		}
+		sys.DockerAuthConfig = &types.DockerAuthConfig{Username: user, Password: pass}
+	}
+	return sys, nil
+}

@@ -12,7 +12,7 @@ pkgs=(
 	slirp4netns passt
 	iproute2 nftables
 	skopeo podman   # peers for benchmarks only; never used by the engine
-	hyperfine
+	hyperfine jq curl python3
 	git make gcc pkg-config
 )
 missing=()

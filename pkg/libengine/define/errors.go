@@ -11,6 +11,8 @@ import (
 var (
 	ErrNoSuchImage       = errors.New("image not known")
 	ErrNoSuchContainer   = errors.New("no such container")
+	ErrCtrExists         = errors.New("container name is already in use")
+	ErrCtrStateInvalid   = errors.New("container state improper")
 	ErrImageInUse        = errors.New("image is in use by a container")
 	ErrInvalidArg        = errors.New("invalid argument")
 	ErrNotImplemented    = errors.New("not supported yet")

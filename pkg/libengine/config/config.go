@@ -77,7 +77,7 @@ func Load(explicit string) (*Config, error) {
 // Paths lists the configuration files read in order, later ones winning.
 func Paths() []string {
 	paths := []string{SystemConfigPath}
-	if dir, err := ConfigHome(); err == nil {
+	if dir, err := UserConfigDir(); err == nil {
 		paths = append(paths, filepath.Join(dir, "engine", "engine.conf"))
 	}
 	return paths
@@ -86,8 +86,8 @@ func Paths() []string {
 // Rootless reports whether the engine runs without root privileges.
 func Rootless() bool { return os.Geteuid() != 0 }
 
-// ConfigHome is $XDG_CONFIG_HOME or ~/.config.
-func ConfigHome() (string, error) {
+// UserConfigDir is $XDG_CONFIG_HOME or ~/.config.
+func UserConfigDir() (string, error) {
 	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
 		return d, nil
 	}

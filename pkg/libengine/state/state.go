@@ -264,7 +264,7 @@ func (d *DB) Events(ctx context.Context, f EventFilter) ([]Event, []int64, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("read events: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var evs []Event
 	var seqs []int64
 	for rows.Next() {
@@ -284,7 +284,7 @@ func (d *DB) Events(ctx context.Context, f EventFilter) ([]Event, []int64, error
 }
 
 func scanContainers(rows *sql.Rows) ([]*Container, error) {
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []*Container
 	for rows.Next() {
 		c := &Container{}

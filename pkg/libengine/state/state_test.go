@@ -127,7 +127,7 @@ func TestConcurrentWriters(t *testing.T) {
 				errs <- err
 				return
 			}
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			for i := 0; i < each; i++ {
 				id := fmt.Sprintf("w%d-%d", w, i)
 				if err := d.AddContainer(ctx, ctr(id, id)); err != nil {
@@ -148,7 +148,7 @@ func TestConcurrentWriters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	all, err := d.Containers(ctx)
 	if err != nil || len(all) != writers*each {
 		t.Fatalf("got %d containers (%v), want %d", len(all), err, writers*each)

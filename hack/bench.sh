@@ -4,6 +4,7 @@
 # Needs: hyperfine, jq, docker-registry, and podman/skopeo for the peers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. hack/lib.sh
 ENGINE=${ENGINE:-$PWD/bin/engine}
 RUNS=${RUNS:-5}
 PAD_MB=${PAD_MB:-64}
@@ -11,9 +12,7 @@ work=$(mktemp -d /var/tmp/engine-bench.XXXXXX)
 regpid=""
 cleanup() {
 	[ -n "$regpid" ] && kill "$regpid" 2>/dev/null || true
-	for d in "$work"/*; do
-		[ -d "$d" ] && grep -q " $d" /proc/self/mountinfo && awk -v d="$d" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r | xargs -r umount -l
-	done
+	unmount_under "$work"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -33,20 +32,12 @@ absolute() {
 }
 
 echo "== building a ${PAD_MB} MB multi-layer image and starting a registry" >&2
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/registry"
-cat >"$work/registry.yml" <<YML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-regpid=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+start_registry "$work/registry"
+regpid=$REGISTRY_PID
+
 go run ./test/cmd/mkimage --out "$work/layout" --layers 4 --pad-mb "$PAD_MB" \
-	--push "127.0.0.1:$port/bench/big:latest" --insecure >&2
-img="127.0.0.1:$port/bench/big:latest"
+	--push "$REGISTRY/bench/big:latest" --insecure >&2
+img="$REGISTRY/bench/big:latest"
 
 echo "== pull into a cold store" >&2
 hyperfine -N --runs "$RUNS" --export-json "$work/pull-engine.json" \

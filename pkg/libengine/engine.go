@@ -6,12 +6,14 @@ package libengine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/engine-oss/engine/pkg/libengine/config"
+	"github.com/engine-oss/engine/pkg/libengine/state"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/image/v5/types"
 	"go.podman.io/storage"
@@ -33,6 +35,7 @@ type Options struct {
 type Engine struct {
 	cfg   *config.Config
 	store storage.Store
+	db    *state.DB
 	// storageConfSource says where the storage driver choice came from, for info.
 	storageSource string
 }
@@ -58,7 +61,17 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		cfg.Engine.TmpDir = opts.TmpDir
 	}
 	logrus.Debugf("store opened: root=%s runroot=%s driver=%s (%s)", store.GraphRoot(), store.RunRoot(), store.GraphDriverName(), source)
-	return &Engine{cfg: cfg, store: store, storageSource: source}, nil
+	e := &Engine{cfg: cfg, store: store, storageSource: source}
+	e.db, err = state.Open(ctx, filepath.Join(store.GraphRoot(), "engine.db"))
+	if err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	if err := e.refreshAfterReboot(ctx); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	return e, nil
 }
 
 // storeOptions merges, in rising priority, storage.conf, engine.conf and
@@ -119,13 +132,18 @@ func firstNonEmpty(vals ...string) string {
 // Close releases the store; layers mounted by this invocation stay mounted
 // only if a container holds them.
 func (e *Engine) Close() error {
-	if e.store == nil {
-		return nil
+	var errs []error
+	if e.db != nil {
+		if err := e.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close state database: %w", err))
+		}
 	}
-	if _, err := e.store.Shutdown(false); err != nil {
-		return fmt.Errorf("shut down store: %w", err)
+	if e.store != nil {
+		if _, err := e.store.Shutdown(false); err != nil {
+			errs = append(errs, fmt.Errorf("shut down store: %w", err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Store exposes the underlying store to the engine's own packages and tests.

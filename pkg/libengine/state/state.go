@@ -122,6 +122,15 @@ var migrations = []string{
 }
 
 func (d *DB) migrate(ctx context.Context) error {
+	// Most opens find the schema current: check without the write lock a
+	// migration transaction takes, so concurrent invocations do not queue.
+	var current int
+	if err := d.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current == len(migrations) {
+		return nil
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin migration: %w", err)

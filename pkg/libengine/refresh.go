@@ -1,0 +1,59 @@
+package libengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/engine-oss/engine/pkg/libengine/lock"
+	"github.com/sirupsen/logrus"
+)
+
+// aliveMarker lives in the run root, which is on tmpfs on a normal host: when
+// it is missing, the host rebooted (or the run root was wiped) since the
+// last invocation, and no container the database calls running can be.
+const aliveMarker = "engine-alive"
+
+// refreshAfterReboot turns containers left running by a previous boot into
+// exited ones, once per boot, whichever invocation comes first.
+func (e *Engine) refreshAfterReboot(ctx context.Context) error {
+	marker := filepath.Join(e.store.RunRoot(), aliveMarker)
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	l, err := lock.Acquire(filepath.Join(e.store.RunRoot(), "locks", "refresh"))
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("check %s: %w", marker, err)
+	}
+	ctrs, err := e.db.Containers(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, c := range ctrs {
+		switch c.State.Status {
+		case define.StatusRunning, define.StatusPaused, define.StatusStopping:
+			st := c.State
+			st.Status, st.Pid, st.MonitorPid, st.FinishedAt = define.StatusExited, 0, 0, now
+			if err := e.db.UpdateState(ctx, c.ID, st); err != nil {
+				return err
+			}
+			logrus.Debugf("container %s was %s before a reboot: now exited", c.Name, c.State.Status)
+		}
+	}
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", marker, err)
+	}
+	return nil
+}

@@ -6,5 +6,5 @@ import (
 
 // addSystemCommands wires version and info.
 func addSystemCommands(root *cobra.Command, g *globalOptions) {
-	root.AddCommand(newVersionCommand())
+	root.AddCommand(newVersionCommand(), newInfoCommand(g))
 }

@@ -12,9 +12,14 @@ import (
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/spf13/cobra"
+	"go.podman.io/storage/pkg/reexec"
 )
 
 func main() {
+	// The store re-executes this binary to apply layers in a chroot.
+	if reexec.Init() {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand().ExecuteContext(ctx)
 	stop()

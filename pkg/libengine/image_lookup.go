@@ -16,28 +16,39 @@ import (
 // then each unqualified-search registry, then any repository whose path
 // ends in the short name. It returns define.ErrNoSuchImage when none match.
 func (e *Engine) LookupImage(name string) (*storage.Image, error) {
+	img, _, err := e.lookupImageName(name)
+	return img, err
+}
+
+// lookupImageName is LookupImage that also says which of the image's names
+// the user meant: empty when name was an ID, an ID prefix or a digest, so
+// callers such as rmi can tell "remove this tag" from "remove this image".
+func (e *Engine) lookupImageName(name string) (*storage.Image, string, error) {
 	if name == "" {
-		return nil, fmt.Errorf("empty image name: %w", define.ErrInvalidArg)
+		return nil, "", fmt.Errorf("empty image name: %w", define.ErrInvalidArg)
 	}
 	id := strings.TrimPrefix(name, "sha256:")
 	if isHexPrefix(id) {
 		if img, err := e.imageByIDPrefix(id); err == nil || !errors.Is(err, define.ErrNoSuchImage) {
-			return img, err
+			return img, "", err
 		}
 	}
 	named, err := reference.ParseNormalizedNamed(strings.TrimPrefix(name, "docker://"))
 	if err != nil {
-		return nil, fmt.Errorf("image %q: %w", name, define.ErrNoSuchImage)
+		return nil, "", fmt.Errorf("image %q: %w", name, define.ErrNoSuchImage)
 	}
 	for _, cand := range e.localCandidates(name, named) {
 		if img, err := e.imageByReference(cand); err == nil {
-			return img, nil
+			if _, digested := cand.(reference.Digested); digested {
+				return img, "", nil
+			}
+			return img, cand.String(), nil
 		}
 	}
-	if img := e.imageBySuffix(name, named); img != nil {
-		return img, nil
+	if img, matched := e.imageBySuffix(name, named); img != nil {
+		return img, matched, nil
 	}
-	return nil, fmt.Errorf("image %q: %w", name, define.ErrNoSuchImage)
+	return nil, "", fmt.Errorf("image %q: %w", name, define.ErrNoSuchImage)
 }
 
 // NormalizeName turns a user's image name into the fully qualified name the
@@ -176,10 +187,11 @@ func (e *Engine) imageByReference(ref reference.Named) (*storage.Image, error) {
 }
 
 // imageBySuffix finds an image of any registry whose repository ends with the
-// short name, as podman does for images pulled by a qualified name.
-func (e *Engine) imageBySuffix(raw string, named reference.Named) *storage.Image {
+// short name, as podman does for images pulled by a qualified name. It
+// returns the matching name too.
+func (e *Engine) imageBySuffix(raw string, named reference.Named) (*storage.Image, string) {
 	if hasDomain(raw) {
-		return nil
+		return nil, ""
 	}
 	want := "/" + strings.TrimPrefix(reference.Path(named), "library/")
 	tag := "latest"
@@ -187,11 +199,11 @@ func (e *Engine) imageBySuffix(raw string, named reference.Named) *storage.Image
 		tag = t.Tag()
 	}
 	if _, ok := named.(reference.Digested); ok {
-		return nil
+		return nil, ""
 	}
 	imgs, err := e.store.Images()
 	if err != nil {
-		return nil
+		return nil, ""
 	}
 	for i := range imgs {
 		for _, n := range imgs[i].Names {
@@ -201,9 +213,9 @@ func (e *Engine) imageBySuffix(raw string, named reference.Named) *storage.Image
 			}
 			t, ok := nn.(reference.Tagged)
 			if ok && t.Tag() == tag && strings.HasSuffix(strings.TrimPrefix(nn.Name(), "docker.io/library"), want) {
-				return &imgs[i]
+				return &imgs[i], n
 			}
 		}
 	}
-	return nil
+	return nil, ""
 }

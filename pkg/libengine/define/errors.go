@@ -20,6 +20,8 @@ var (
 	ErrNotAuthenticated  = errors.New("not logged in")
 	ErrArchiveEscape     = errors.New("archive entry escapes the destination")
 	ErrUnsupportedFormat = errors.New("unsupported format")
+	ErrImageHasManyTags  = errors.New("image has more than one tag")
+	ErrNoSuchTag         = errors.New("tag not known")
 )
 
 // ExitError carries a process exit code other than the engine's 125.

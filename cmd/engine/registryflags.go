@@ -1,0 +1,37 @@
+package main
+
+import (
+	"github.com/engine-oss/engine/pkg/libengine"
+	"github.com/spf13/cobra"
+)
+
+// registryFlags are the flags every command that talks to a registry shares.
+type registryFlags struct {
+	tlsVerify bool
+	creds     string
+	authFile  string
+	certDir   string
+}
+
+// addRegistryFlags adds --tls-verify, --authfile and --cert-dir, and
+// --creds when withCreds is set (login takes --username instead).
+func addRegistryFlags(cmd *cobra.Command, rf *registryFlags, withCreds bool) {
+	f := cmd.Flags()
+	f.BoolVar(&rf.tlsVerify, "tls-verify", true, "require HTTPS and verify certificates (default: registries.conf decides)")
+	f.StringVar(&rf.authFile, "authfile", "", "path of the authentication file (default: $REGISTRY_AUTH_FILE or ${XDG_RUNTIME_DIR}/containers/auth.json)")
+	f.StringVar(&rf.certDir, "cert-dir", "", "use the certificates (*.crt, *.cert, *.key) in this directory to reach the registry")
+	if withCreds {
+		f.StringVar(&rf.creds, "creds", "", "credentials USERNAME[:PASSWORD] for the registry")
+	}
+}
+
+// options turns the flags into registry options; --tls-verify counts only
+// when the user passed it, so that registries.conf decides otherwise.
+func (rf *registryFlags) options(cmd *cobra.Command) libengine.RegistryOptions {
+	ro := libengine.RegistryOptions{Creds: rf.creds, AuthFile: rf.authFile, CertDir: rf.certDir}
+	if cmd.Flags().Changed("tls-verify") {
+		v := rf.tlsVerify
+		ro.TLSVerify = &v
+	}
+	return ro
+}

@@ -17,7 +17,7 @@ type registryFlags struct {
 // --creds when withCreds is set (login takes --username instead).
 func addRegistryFlags(cmd *cobra.Command, rf *registryFlags, withCreds bool) {
 	f := cmd.Flags()
-	f.BoolVar(&rf.tlsVerify, "tls-verify", true, "require HTTPS and verify certificates (default: registries.conf decides)")
+	f.BoolVar(&rf.tlsVerify, "tls-verify", true, "require HTTPS and verify certificates; when not given, registries.conf decides")
 	f.StringVar(&rf.authFile, "authfile", "", "path of the authentication file (default: $REGISTRY_AUTH_FILE or ${XDG_RUNTIME_DIR}/containers/auth.json)")
 	f.StringVar(&rf.certDir, "cert-dir", "", "use the certificates (*.crt, *.cert, *.key) in this directory to reach the registry")
 	if withCreds {

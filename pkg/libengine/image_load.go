@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
@@ -315,7 +316,8 @@ func writeRootFile(root *os.Root, name string, r io.Reader) (err error) {
 }
 
 // loadOCILayout copies images of the OCI layout in dir into the store:
-// all of them, the one whose ref.name annotation is image, or the only one.
+// all of them, the one whose ref.name annotation is image (or whose index
+// is N when image is "@N"), or the only one.
 // Names come from the annotations (io.containerd.image.name, then
 // org.opencontainers.image.ref.name), normalised as for tag: a short name
 // becomes localhost/NAME.
@@ -332,7 +334,8 @@ func (e *Engine) loadOCILayout(ctx context.Context, dir, image string, all bool,
 	reader := layout.NewReaderWithRoot(root)
 	var picks []int
 	for i, m := range index.Manifests {
-		if all || (image == "" && len(index.Manifests) == 1) || (image != "" && m.Annotations[imgspecv1.AnnotationRefName] == image) {
+		if all || (image == "" && len(index.Manifests) == 1) || (image != "" && m.Annotations[imgspecv1.AnnotationRefName] == image) ||
+			image == "@"+strconv.Itoa(i) {
 			picks = append(picks, i)
 		}
 	}

@@ -275,6 +275,7 @@ func TestPullTransports(t *testing.T) {
 	}{
 		{"oci layout", "oci:" + layout, []string{"localhost/v1:latest"}},
 		{"oci layout by ref name", "oci:" + layout + ":v1", []string{"localhost/v1:latest"}},
+		{"oci layout by index", "oci:" + layout + ":@0", []string{"localhost/v1:latest"}},
 		{"oci archive", "oci-archive:" + ociArchive, []string{"localhost/transports:v1"}},
 		{"docker archive", "docker-archive:" + dockerArchive, []string{"localhost/transports:v1"}},
 		{"dir", "dir:" + dirDest, nil},

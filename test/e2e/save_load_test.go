@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -289,5 +291,28 @@ func TestLoadOCIIndexNames(t *testing.T) {
 	e := newEngine(t)
 	if got := loadedNames(t, e.Must("load", "-i", layout)); !slices.Equal(got, []string{"docker.io/library/busybox:1.36"}) {
 		t.Errorf("loaded %q, want docker.io/library/busybox:1.36", got)
+	}
+}
+
+// TestSaveRefusesTerminal runs save with its standard output on a terminal
+// (script(1) provides one): it must refuse rather than print an archive.
+func TestSaveRefusesTerminal(t *testing.T) {
+	t.Parallel()
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) is needed to give the engine a terminal")
+	}
+	e := newEngine(t)
+	loadTestImage(t, e, "localhost/tty:v1", testimage.Options{})
+	line := strings.Join([]string{engineBinary, "--root", e.Root, "--runroot", e.RunRoot, "save", "tty:v1"}, " ")
+	cmd := exec.CommandContext(t.Context(), script, "-qec", line, "/dev/null")
+	cmd.Env = e.Env
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 125 {
+		t.Fatalf("save to a terminal: %v, want exit 125\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "refusing to save to terminal") || len(out) > 1024 {
+		t.Errorf("save to a terminal printed %q, want the refusal only", out)
 	}
 }

@@ -1,6 +1,8 @@
 # Build tags that avoid C libraries this project does not need (btrfs, gpgme).
 export GOFLAGS := -tags=exclude_graphdriver_btrfs,containers_image_openpgp
 PREFIX ?= /usr/local
+SYSTEMD_GENERATOR_DIR ?= /usr/lib/systemd/system-generators
+SYSTEMD_USER_GENERATOR_DIR ?= /usr/lib/systemd/user-generators
 GO ?= go
 GOLANGCI_LINT_VERSION ?= v2.15.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -10,8 +12,9 @@ LDFLAGS := -X github.com/engine-oss/engine/pkg/libengine.Version=$(VERSION)
 
 all: engine
 
+# The engine finds engine-monitor beside its own binary.
 engine:
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/engine ./cmd/engine
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/engine ./cmd/engine-monitor
 
 # The e2e suite builds its own binary from the tree unless ENGINE_BINARY is set.
 test: engine
@@ -34,6 +37,10 @@ bench: engine
 
 install: engine
 	install -D -m 0755 bin/engine $(DESTDIR)$(PREFIX)/bin/engine
+	install -D -m 0755 bin/engine-monitor $(DESTDIR)$(PREFIX)/libexec/engine/engine-monitor
+	install -d $(DESTDIR)$(SYSTEMD_GENERATOR_DIR) $(DESTDIR)$(SYSTEMD_USER_GENERATOR_DIR)
+	ln -sf $(PREFIX)/bin/engine $(DESTDIR)$(SYSTEMD_GENERATOR_DIR)/engine-system-generator
+	ln -sf $(PREFIX)/bin/engine $(DESTDIR)$(SYSTEMD_USER_GENERATOR_DIR)/engine-user-generator
 
 clean:
 	rm -rf bin

@@ -20,6 +20,10 @@ func main() {
 	if reexec.Init() {
 		return
 	}
+	// Installed as a systemd generator, the binary runs under another name.
+	if handled, code := quadletGeneratorMain(os.Args[0], os.Args[1:]); handled {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand().ExecuteContext(ctx)
 	stop()
@@ -47,6 +51,8 @@ func newRootCommand() *cobra.Command {
 	addImageTransferCommands(root, image, g)
 	addImageLocalCommands(root, image, g)
 	addSystemCommands(root, g)
+	root.AddCommand(newQuadletCommand(g))
+	addContainerCommands(root, g)
 	return root
 }
 

@@ -36,6 +36,9 @@ type Engine struct {
 	cfg   *config.Config
 	store storage.Store
 	db    *state.DB
+	// configFile is --config, passed on to the engine processes this one starts.
+	configFile string
+	rtOnce     runtimeOnce
 	// storageConfSource says where the storage driver choice came from, for info.
 	storageSource string
 }
@@ -61,7 +64,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		cfg.Engine.TmpDir = opts.TmpDir
 	}
 	logrus.Debugf("store opened: root=%s runroot=%s driver=%s (%s)", store.GraphRoot(), store.RunRoot(), store.GraphDriverName(), source)
-	e := &Engine{cfg: cfg, store: store, storageSource: source}
+	e := &Engine{cfg: cfg, store: store, storageSource: source, configFile: opts.ConfigFile}
 	e.db, err = state.Open(ctx, filepath.Join(store.GraphRoot(), "engine.db"))
 	if err != nil {
 		_ = e.Close()
@@ -139,7 +142,8 @@ func (e *Engine) Close() error {
 		}
 	}
 	if e.store != nil {
-		if _, err := e.store.Shutdown(false); err != nil {
+		// Running containers keep their layers mounted; that is not a failure.
+		if _, err := e.store.Shutdown(false); err != nil && !errors.Is(err, storage.ErrLayerUsedByContainer) {
 			errs = append(errs, fmt.Errorf("shut down store: %w", err))
 		}
 	}

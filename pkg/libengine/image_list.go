@@ -99,7 +99,7 @@ func (e *Engine) summarize(ctx context.Context, snap *storeSnapshot, img *storag
 		if ctx.Err() != nil {
 			return ImageSummary{}, ctx.Err()
 		}
-		logrus.Warnf("%v (remove the image with: engine rmi %s)", err, shortImageID(img.ID))
+		logrus.Warnf("%v (remove the image with: engine rmi %s)", err, shortID(img.ID))
 		cfg = &imageConfig{}
 	}
 	created := img.Created

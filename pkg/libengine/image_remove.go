@@ -97,7 +97,7 @@ func (e *Engine) removeImage(ctx context.Context, img *storage.Image, matched st
 	if len(users) > 0 {
 		if !opts.Force {
 			return RemoveReport{}, fmt.Errorf("image %s is used by container %s: %w: remove the container first, or pass --force to remove both",
-				shortImageID(img.ID), shortImageID(users[0]), define.ErrImageInUse)
+				shortID(img.ID), shortID(users[0]), define.ErrImageInUse)
 		}
 		if err := e.removeImageUsers(ctx, users); err != nil {
 			return RemoveReport{}, err
@@ -105,7 +105,7 @@ func (e *Engine) removeImage(ctx context.Context, img *storage.Image, matched st
 	}
 	if _, err := e.store.DeleteImage(img.ID, true); err != nil {
 		if errors.Is(err, storage.ErrImageUsedByContainer) {
-			return RemoveReport{}, fmt.Errorf("image %s: %w: %w", shortImageID(img.ID), define.ErrImageInUse, err)
+			return RemoveReport{}, fmt.Errorf("image %s: %w: %w", shortID(img.ID), define.ErrImageInUse, err)
 		}
 		return RemoveReport{}, fmt.Errorf("delete image %s: %w", img.ID, err)
 	}
@@ -128,23 +128,32 @@ func (e *Engine) imageUsers(imageID string) ([]string, error) {
 }
 
 // removeImageUsers deletes the containers built on an image, for a forced
-// removal. Today every container in the store belongs to another tool
-// (buildah's working containers, say) and only its storage goes; once the
-// engine has containers of its own, they are stopped and removed through
-// their lifecycle here first.
+// removal: the engine's own through their life cycle (stopped first), and
+// other tools' (buildah's working containers, say) by their storage alone.
 func (e *Engine) removeImageUsers(ctx context.Context, ids []string) error {
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if _, err := e.db.Container(ctx, id); err == nil {
+			reps, err := e.ContainerRemove(ctx, []string{id}, ContainerRemoveOptions{Force: true})
+			if err != nil {
+				return err
+			}
+			if reps[0].Err != nil {
+				return fmt.Errorf("remove container %s using the image: %w", shortID(id), reps[0].Err)
+			}
+			continue
+		}
 		if err := e.store.DeleteContainer(id); err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
-			return fmt.Errorf("remove container %s using the image: %w", shortImageID(id), err)
+			return fmt.Errorf("remove container %s using the image: %w", shortID(id), err)
 		}
 	}
 	return nil
 }
 
-func shortImageID(id string) string {
+// shortID is the 12-character form of an ID.
+func shortID(id string) string {
 	if len(id) > 12 {
 		return id[:12]
 	}

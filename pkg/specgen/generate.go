@@ -115,7 +115,7 @@ func Generate(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (*spec
 	if err != nil {
 		return nil, err
 	}
-	args, err := processArgs(s, img)
+	args, err := ProcessArgs(s, img)
 	if err != nil {
 		return nil, err
 	}
@@ -223,10 +223,10 @@ func (s *SpecGenerator) containerHostname(id string) string {
 	return id[:min(12, len(id))]
 }
 
-// processArgs combines entrypoint and command as podman: --entrypoint
+// ProcessArgs combines entrypoint and command as podman: --entrypoint
 // replaces the image's and, unless a command is given, drops the image's
 // CMD too; an entrypoint of [""] counts as none.
-func processArgs(s *SpecGenerator, img imgspec.ImageConfig) ([]string, error) {
+func ProcessArgs(s *SpecGenerator, img imgspec.ImageConfig) ([]string, error) {
 	entrypoint := img.Entrypoint
 	if s.Entrypoint != nil {
 		entrypoint = *s.Entrypoint

@@ -200,7 +200,7 @@ func TestGenerateProcessArgs(t *testing.T) {
 		{"cmd only image", imgspec.ImageConfig{Cmd: []string{"/bin/sh"}}, nil, nil, []string{"/bin/sh"}},
 		{"entrypoint only image", imgspec.ImageConfig{Entrypoint: []string{"/init"}}, nil, []string{"a"}, []string{"/init", "a"}},
 	} {
-		got, err := processArgs(&SpecGenerator{Entrypoint: tc.entrypoint, Command: tc.cmd}, tc.img)
+		got, err := ProcessArgs(&SpecGenerator{Entrypoint: tc.entrypoint, Command: tc.cmd}, tc.img)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: args = %q, %v; want %q", tc.name, got, err, tc.want)
 		}
@@ -213,7 +213,7 @@ func TestGenerateProcessArgs(t *testing.T) {
 		{"nothing at all", imgspec.ImageConfig{}, nil},
 		{"cleared entrypoint without command", img, ptr([]string{})},
 	} {
-		_, err := processArgs(&SpecGenerator{Entrypoint: tc.entrypoint}, tc.img)
+		_, err := ProcessArgs(&SpecGenerator{Entrypoint: tc.entrypoint}, tc.img)
 		wantErr(t, err, define.ErrInvalidArg, "no command")
 	}
 }

@@ -86,11 +86,12 @@ func engineUnderTest() (bin string, cleanup func(), err error) {
 	}
 	cleanup = func() { _ = os.RemoveAll(dir) }
 	bin = filepath.Join(dir, "engine")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/engine")
+	// The engine finds its container monitor beside its own binary.
+	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/engine", "./cmd/engine-monitor")
 	cmd.Dir = repo
 	if out, err := cmd.CombinedOutput(); err != nil {
 		cleanup()
-		return "", nil, fmt.Errorf("go build ./cmd/engine: %w\n%s", err, out)
+		return "", nil, fmt.Errorf("go build ./cmd/engine ./cmd/engine-monitor: %w\n%s", err, out)
 	}
 	return bin, cleanup, nil
 }
@@ -131,7 +132,16 @@ func newEngine(t *testing.T) *Engine {
 		TmpDir:  filepath.Join(base, "tmp"),
 		t:       t,
 	}
-	t.Cleanup(func() { unmountUnder(t, base) })
+	t.Cleanup(func() {
+		// Containers a test left behind: stop their processes and monitors
+		// before their files go. Stores that never held one have no database.
+		if _, err := os.Stat(filepath.Join(e.Root, "engine.db")); err == nil {
+			cmd := exec.Command(engineBinary, "--root", e.Root, "--runroot", e.RunRoot, "rm", "-a", "-f", "-t", "0")
+			cmd.Env = e.Env
+			_ = cmd.Run()
+		}
+		unmountUnder(t, base)
+	})
 	configHome := filepath.Join(base, "config")
 	registriesConf := filepath.Join(base, "registries.conf")
 	for _, d := range []string{e.TmpDir, configHome} {

@@ -60,3 +60,21 @@ func TestReleaseNil(t *testing.T) {
 	var l *File
 	l.Release()
 }
+
+func TestTryAcquire(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "l")
+	held, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok, err := TryAcquire(path); ok || err != nil || l != nil {
+		t.Fatalf("TryAcquire on a held lock = %v, %v, %v; want nil, false, nil", l, ok, err)
+	}
+	held.Release()
+	l, ok, err := TryAcquire(path)
+	if !ok || err != nil {
+		t.Fatalf("TryAcquire on a free lock = %v, %v", ok, err)
+	}
+	l.Release()
+}

@@ -40,6 +40,9 @@ type ContainerState struct {
 	StartedAt    time.Time
 	FinishedAt   time.Time
 	RestartCount int
+	// StoppedByUser is set by stop and cleared by start, so a restart
+	// policy does not bring back a container the user stopped.
+	StoppedByUser bool
 	// Error is the last failure to start, shown by inspect.
 	Error string
 }
@@ -107,6 +110,7 @@ var migrations = []string{
 		started_at INTEGER NOT NULL DEFAULT 0,
 		finished_at INTEGER NOT NULL DEFAULT 0,
 		restart_count INTEGER NOT NULL DEFAULT 0,
+		stopped_by_user INTEGER NOT NULL DEFAULT 0,
 		error TEXT NOT NULL DEFAULT ''
 	);
 	CREATE TABLE events (
@@ -158,15 +162,15 @@ func (d *DB) migrate(ctx context.Context) error {
 }
 
 const containerColumns = `id, name, image_id, image_name, command, labels, created, config,
-	status, pid, monitor_pid, exit_code, started_at, finished_at, restart_count, error`
+	status, pid, monitor_pid, exit_code, started_at, finished_at, restart_count, stopped_by_user, error`
 
 // AddContainer inserts a new record. A taken name gives define.ErrCtrExists.
 func (d *DB) AddContainer(ctx context.Context, c *Container) error {
 	_, err := d.db.ExecContext(ctx, `INSERT INTO containers (`+containerColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.ImageID, c.ImageName, mustJSON(c.Command), mustJSON(c.Labels), c.Created.UnixNano(), c.Config,
 		string(c.State.Status), c.State.Pid, c.State.MonitorPid, c.State.ExitCode,
-		unixNano(c.State.StartedAt), unixNano(c.State.FinishedAt), c.State.RestartCount, c.State.Error)
+		unixNano(c.State.StartedAt), unixNano(c.State.FinishedAt), c.State.RestartCount, c.State.StoppedByUser, c.State.Error)
 	var se sqlite3.Error
 	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
 		return fmt.Errorf("name %q: %w", c.Name, define.ErrCtrExists)
@@ -216,9 +220,9 @@ func (d *DB) Containers(ctx context.Context) ([]*Container, error) {
 // UpdateState replaces a container's changing state.
 func (d *DB) UpdateState(ctx context.Context, id string, st ContainerState) error {
 	res, err := d.db.ExecContext(ctx, `UPDATE containers SET status = ?, pid = ?, monitor_pid = ?, exit_code = ?,
-		started_at = ?, finished_at = ?, restart_count = ?, error = ? WHERE id = ?`,
+		started_at = ?, finished_at = ?, restart_count = ?, stopped_by_user = ?, error = ? WHERE id = ?`,
 		string(st.Status), st.Pid, st.MonitorPid, st.ExitCode, unixNano(st.StartedAt), unixNano(st.FinishedAt),
-		st.RestartCount, st.Error, id)
+		st.RestartCount, st.StoppedByUser, st.Error, id)
 	return checkOne(res, err, id)
 }
 
@@ -301,7 +305,7 @@ func scanContainers(rows *sql.Rows) ([]*Container, error) {
 		var created, started, finished int64
 		if err := rows.Scan(&c.ID, &c.Name, &c.ImageID, &c.ImageName, &command, &labels, &created, &c.Config,
 			&status, &c.State.Pid, &c.State.MonitorPid, &c.State.ExitCode, &started, &finished,
-			&c.State.RestartCount, &c.State.Error); err != nil {
+			&c.State.RestartCount, &c.State.StoppedByUser, &c.State.Error); err != nil {
 			return nil, fmt.Errorf("read container row: %w", err)
 		}
 		c.Created = time.Unix(0, created)

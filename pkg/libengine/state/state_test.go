@@ -79,7 +79,7 @@ func TestContainerRoundTrip(t *testing.T) {
 		t.Fatalf("duplicate name: got %v, want ErrCtrExists", err)
 	}
 	st := ContainerState{Status: define.StatusExited, Pid: 0, MonitorPid: 9, ExitCode: 3,
-		StartedAt: time.Unix(200, 0), FinishedAt: time.Unix(300, 0), RestartCount: 2, Error: "boom"}
+		StartedAt: time.Unix(200, 0), FinishedAt: time.Unix(300, 0), RestartCount: 2, StoppedByUser: true, Error: "boom"}
 	if err := d.UpdateState(ctx, "id1", st); err != nil {
 		t.Fatal(err)
 	}

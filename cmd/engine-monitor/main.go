@@ -1,0 +1,35 @@
+// Command engine-monitor is the engine's per-container monitor (its
+// conmon): started detached by the engine for each container, it creates
+// the container with the OCI runtime, holds its stdio (log, attach socket),
+// reaps it, records its exit status and runs the engine's cleanup command.
+// It is a separate, small binary so that an idle container costs little
+// memory and does not depend on the engine's process or libraries.
+//
+// Usage: engine-monitor CONFIG, with fd 3 the pipe it reports on; see
+// package monitor and docs/monitor.md.
+package main
+
+import (
+	"os"
+	"runtime"
+	"syscall"
+
+	"github.com/engine-oss/engine/pkg/libengine/monitor"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		_, _ = os.Stderr.WriteString("usage: engine-monitor CONFIG (started by the engine, reporting on fd 3)\n")
+		os.Exit(2)
+	}
+	// The monitor waits on I/O: one P keeps the runtime's per-CPU state
+	// small. Spawn also sets GOMAXPROCS=1, which takes effect before any
+	// thread is started; this covers a monitor started otherwise.
+	runtime.GOMAXPROCS(1)
+	// The report pipe must not leak into the runtime and the container.
+	syscall.CloseOnExec(3)
+	if err := monitor.Run(os.Args[1], os.NewFile(3, "sync")); err != nil {
+		_, _ = os.Stderr.WriteString("engine-monitor: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/engine-oss/engine/pkg/libengine"
+	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/engine-oss/engine/pkg/libengine/monitor"
+	"github.com/engine-oss/engine/pkg/specgen"
+	"github.com/spf13/cobra"
+)
+
+// needNames checks that either names or --all was given.
+func needNames(cmd *cobra.Command, args []string, all bool) error {
+	if len(args) == 0 && !all {
+		return fmt.Errorf("%s needs at least one container name or ID (or --all): %w", cmd.CommandPath(), define.ErrInvalidArg)
+	}
+	if len(args) > 0 && all {
+		return fmt.Errorf("%s: --all and container names cannot be used together: %w", cmd.CommandPath(), define.ErrInvalidArg)
+	}
+	return nil
+}
+
+func newStartCommand(g *globalOptions) *cobra.Command {
+	var attach, interactive, all, sigProxy bool
+	var detachKeys string
+	cmd := &cobra.Command{
+		Use:   "start [options] CONTAINER [CONTAINER...]",
+		Short: "Start one or more containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needNames(cmd, args, all); err != nil {
+				return err
+			}
+			return g.withEngine(cmd, func(e *libengine.Engine) error {
+				ctx := cmd.Context()
+				if !attach {
+					reps, err := e.ContainerStart(ctx, args, libengine.ContainerStartOptions{All: all})
+					if err != nil {
+						return err
+					}
+					base := make([]libengine.ContainerReport, 0, len(reps))
+					for _, r := range reps {
+						base = append(base, r.ContainerReport)
+					}
+					return printReports(cmd.OutOrStdout(), base, 0)
+				}
+				rep, err := runAttached(false, interactive, detachKeys, sigProxy, func(streams monitor.AttachStreams, _ <-chan os.Signal) (*libengine.ContainerRunReport, error) {
+					reps, err := e.ContainerStart(ctx, args, libengine.ContainerStartOptions{Attach: true, Streams: streams})
+					if err != nil {
+						return nil, err
+					}
+					if reps[0].Err != nil {
+						return nil, reps[0].Err
+					}
+					return &libengine.ContainerRunReport{ID: reps[0].ID, ExitCode: reps[0].ExitCode, Detached: reps[0].Detached}, nil
+				})
+				if err != nil {
+					return err
+				}
+				return exitWith(rep.ExitCode)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&attach, "attach", "a", false, "attach to the container's output")
+	fl.BoolVarP(&interactive, "interactive", "i", false, "attach the container's stdin")
+	fl.BoolVar(&all, "all", false, "start all containers")
+	fl.BoolVar(&sigProxy, "sig-proxy", true, "forward signals to the container when attached")
+	fl.StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "key sequence that detaches from the container")
+	return cmd
+}
+
+func newStopCommand(g *globalOptions) *cobra.Command {
+	var opts libengine.ContainerStopOptions
+	var timeout uint
+	cmd := &cobra.Command{
+		Use:   "stop [options] CONTAINER [CONTAINER...]",
+		Short: "Stop one or more running containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needNames(cmd, args, opts.All); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("time") {
+				opts.Timeout = &timeout
+			}
+			return g.withEngine(cmd, func(e *libengine.Engine) error {
+				reps, err := e.ContainerStop(cmd.Context(), args, opts)
+				if err != nil {
+					return err
+				}
+				return printReports(cmd.OutOrStdout(), reps, 0)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.UintVarP(&timeout, "time", "t", 10, "seconds to wait before killing the container")
+	fl.BoolVarP(&opts.All, "all", "a", false, "stop all running containers")
+	fl.BoolVarP(&opts.Ignore, "ignore", "i", false, "ignore containers that do not exist")
+	return cmd
+}
+
+func newKillCommand(g *globalOptions) *cobra.Command {
+	var opts libengine.ContainerKillOptions
+	var signal string
+	cmd := &cobra.Command{
+		Use:   "kill [options] CONTAINER [CONTAINER...]",
+		Short: "Send a signal to one or more running containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needNames(cmd, args, opts.All); err != nil {
+				return err
+			}
+			sig, err := specgen.ParseSignal(signal)
+			if err != nil {
+				return fmt.Errorf("--signal %w", err)
+			}
+			opts.Signal = sig
+			return g.withEngine(cmd, func(e *libengine.Engine) error {
+				reps, err := e.ContainerKill(cmd.Context(), args, opts)
+				if err != nil {
+					return err
+				}
+				return printReports(cmd.OutOrStdout(), reps, 0)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&signal, "signal", "s", "KILL", "signal to send")
+	fl.BoolVarP(&opts.All, "all", "a", false, "signal all running containers")
+	return cmd
+}
+
+// newPauseCommand builds pause or unpause.
+func newPauseCommand(g *globalOptions, pause bool) *cobra.Command {
+	var all bool
+	use, short := "pause", "Pause all the processes in one or more containers"
+	if !pause {
+		use, short = "unpause", "Unpause the processes in one or more containers"
+	}
+	cmd := &cobra.Command{
+		Use:   use + " [options] CONTAINER [CONTAINER...]",
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needNames(cmd, args, all); err != nil {
+				return err
+			}
+			return g.withEngine(cmd, func(e *libengine.Engine) error {
+				op := e.ContainerPause
+				if !pause {
+					op = e.ContainerUnpause
+				}
+				reps, err := op(cmd.Context(), args, all)
+				if err != nil {
+					return err
+				}
+				return printReports(cmd.OutOrStdout(), reps, 0)
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "act on all containers")
+	return cmd
+}
+
+func newRmCommand(g *globalOptions) *cobra.Command {
+	var opts libengine.ContainerRemoveOptions
+	var timeout uint
+	cmd := &cobra.Command{
+		Use:   "rm [options] CONTAINER [CONTAINER...]",
+		Short: "Remove one or more containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needNames(cmd, args, opts.All); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("time") {
+				opts.Timeout = &timeout
+			}
+			return g.withEngine(cmd, func(e *libengine.Engine) error {
+				reps, err := e.ContainerRemove(cmd.Context(), args, opts)
+				if err != nil {
+					return err
+				}
+				return printReports(cmd.OutOrStdout(), reps, 2)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&opts.Force, "force", "f", false, "stop and remove running containers")
+	fl.BoolVarP(&opts.All, "all", "a", false, "remove all containers")
+	fl.BoolVarP(&opts.Ignore, "ignore", "i", false, "ignore containers that do not exist")
+	fl.BoolVarP(&opts.Volumes, "volumes", "v", false, "remove the container's anonymous volumes")
+	fl.UintVarP(&timeout, "time", "t", 10, "seconds to wait for stop before killing the container")
+	return cmd
+}
+
+func newWaitCommand(g *globalOptions) *cobra.Command {
+	var opts libengine.ContainerWaitOptions
+	cmd := &cobra.Command{
+		Use:   "wait [options] CONTAINER [CONTAINER...]",
+		Short: "Block until one or more containers stop, then print their exit codes",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.withEngine(cmd, func(e *libengine.Engine) error {
+				reps, err := e.ContainerWait(cmd.Context(), args, opts)
+				if err != nil {
+					return err
+				}
+				var last error
+				for _, r := range reps {
+					if r.Err != nil {
+						if last != nil {
+							fmt.Fprintln(os.Stderr, "Error:", last)
+						}
+						last = r.Err
+						continue
+					}
+					fmt.Fprintln(cmd.OutOrStdout(), r.ExitCode)
+				}
+				return last
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&opts.Conditions, "condition", nil, "condition to wait on: created, running, paused, exited, stopped (default)")
+	fl.DurationVarP(&opts.Interval, "interval", "i", 0, "time between checks (default 50ms)")
+	return cmd
+}
+
+func newAttachCommand(g *globalOptions) *cobra.Command {
+	var noStdin, sigProxy bool
+	var detachKeys string
+	cmd := &cobra.Command{
+		Use:   "attach [options] CONTAINER",
+		Short: "Attach to a running container",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.withEngine(cmd, func(e *libengine.Engine) error {
+				ctx := cmd.Context()
+				rep, err := runAttached(true, !noStdin, detachKeys, sigProxy, func(streams monitor.AttachStreams, _ <-chan os.Signal) (*libengine.ContainerRunReport, error) {
+					return e.ContainerAttach(ctx, args[0], streams)
+				})
+				if err != nil {
+					return err
+				}
+				return exitWith(rep.ExitCode)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&noStdin, "no-stdin", false, "do not attach stdin")
+	fl.BoolVar(&sigProxy, "sig-proxy", true, "forward signals to the container")
+	fl.StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "key sequence that detaches from the container")
+	return cmd
+}
+
+// newCleanupCommand is what each container's monitor runs after the
+// container exits; users never need it.
+func newCleanupCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:    "cleanup CONTAINER",
+		Short:  "Record a container's exit and release its resources",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.withEngine(cmd, func(e *libengine.Engine) error {
+				return e.ContainerCleanup(cmd.Context(), args[0])
+			})
+		},
+	}
+}

@@ -1,0 +1,73 @@
+package libengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/sirupsen/logrus"
+	"go.podman.io/storage"
+)
+
+// ContainerRemoveOptions configure ContainerRemove.
+type ContainerRemoveOptions struct {
+	// Force stops running containers first.
+	Force bool
+	// Timeout overrides the stop timeout used with Force.
+	Timeout *uint
+	// Volumes also removes anonymous volumes (once volumes exist).
+	Volumes bool
+	All     bool
+	// Ignore treats a missing container as success.
+	Ignore bool
+}
+
+// ContainerRemove deletes containers: record, root filesystem, logs and run
+// files. A running container needs Force. Errors per container wrap
+// define.ErrNoSuchContainer or define.ErrCtrStateInvalid.
+func (e *Engine) ContainerRemove(ctx context.Context, names []string, opts ContainerRemoveOptions) ([]ContainerReport, error) {
+	return e.eachCtr(ctx, names, opts.All, opts.Ignore, func(c *ctr) error {
+		return e.removeLocked(ctx, c, opts)
+	})
+}
+
+// removeLocked removes one container; the caller holds its lock.
+func (e *Engine) removeLocked(ctx context.Context, c *ctr, opts ContainerRemoveOptions) error {
+	switch c.State.Status {
+	case define.StatusRunning, define.StatusPaused, define.StatusStopping:
+		if !opts.Force {
+			return fmt.Errorf("cannot remove container %s as it is %s - running or paused containers cannot be removed without force: %w",
+				shortID(c.ID), c.State.Status, define.ErrCtrStateInvalid)
+		}
+		timeout := c.stopTimeout()
+		if opts.Timeout != nil {
+			timeout = *opts.Timeout
+		}
+		if err := e.stopLocked(ctx, c, timeout); err != nil {
+			return err
+		}
+	}
+	if rt, err := e.runtime(ctx); err == nil {
+		if err := rt.Delete(ctx, c.ID, true); err != nil {
+			logrus.Debugf("delete runtime state of %s: %v", c.Name, err)
+		}
+	}
+	if _, err := e.store.Unmount(c.ID, true); err != nil && !errors.Is(err, storage.ErrContainerUnknown) && !errors.Is(err, storage.ErrLayerUnknown) {
+		logrus.Debugf("unmount %s: %v", c.Name, err)
+	}
+	if err := e.store.DeleteContainer(c.ID); err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
+		return fmt.Errorf("remove root filesystem of %s: %w", c.Name, err)
+	}
+	for _, dir := range []string{e.runDir(c.ID), e.staticDir(c.ID)} {
+		if err := os.RemoveAll(dir); err != nil {
+			logrus.Warnf("remove %s: %v", dir, err)
+		}
+	}
+	if err := e.db.RemoveContainer(ctx, c.ID); err != nil {
+		return err
+	}
+	e.event(ctx, "container", "remove", c.ID, c.Name, nil)
+	return nil
+}

@@ -47,10 +47,10 @@ type createFlags struct {
 	readOnly    bool
 	readOnlyTmp bool
 
-	network string
-	pid     string
-	ipc     string
-	uts     string
+	network  string
+	pid      string
+	ipc      string
+	uts      string
 	cgroupNS string
 
 	ulimits     []string

@@ -213,7 +213,9 @@ func newWaitCommand(g *globalOptions) *cobra.Command {
 						last = r.Err
 						continue
 					}
-					fmt.Fprintln(cmd.OutOrStdout(), r.ExitCode)
+					if _, err := fmt.Fprintln(cmd.OutOrStdout(), r.ExitCode); err != nil {
+						return err
+					}
 				}
 				return last
 			})

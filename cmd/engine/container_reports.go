@@ -21,7 +21,9 @@ func printReports(w io.Writer, reports []libengine.ContainerReport, stateCode in
 			failed = append(failed, r.Err)
 			continue
 		}
-		fmt.Fprintln(w, r.RawInput)
+		if _, err := fmt.Fprintln(w, r.RawInput); err != nil {
+			return err
+		}
 	}
 	if len(failed) == 0 {
 		return nil

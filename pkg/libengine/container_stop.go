@@ -243,4 +243,3 @@ func (e *Engine) setPaused(ctx context.Context, c *ctr, pause, skipOthers bool) 
 	e.event(ctx, "container", verb, c.ID, c.Name, nil)
 	return nil
 }
-

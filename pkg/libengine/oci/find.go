@@ -40,10 +40,10 @@ func find(ctx context.Context, name string, search []string, stateDir string, h 
 	if name != "" {
 		path, err := h.lookPath(name)
 		if err != nil {
-			return nil, fmt.Errorf("%w (%v): %s", ErrRuntimeNotFound, err, installHint(name))
+			return nil, fmt.Errorf("%w (%w): %s", ErrRuntimeNotFound, err, installHint(name))
 		}
 		if _, err := runVersion(ctx, path); err != nil {
-			return nil, fmt.Errorf("%w (%s does not run: %v): %s", ErrRuntimeNotFound, path, err, installHint(name))
+			return nil, fmt.Errorf("%w (%s does not run: %w): %s", ErrRuntimeNotFound, path, err, installHint(name))
 		}
 		return &Runtime{Name: filepath.Base(path), Path: path, StateDir: stateDir,
 			Reason: fmt.Sprintf("%s was named explicitly", name)}, nil

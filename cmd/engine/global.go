@@ -38,6 +38,10 @@ func (g *globalOptions) setup() error {
 		return fmt.Errorf("--log-level %q: must be one of debug, info, warn, error, fatal, panic", g.logLevel)
 	}
 	logrus.SetLevel(lvl)
+	if lvl >= logrus.DebugLevel {
+		// Microsecond timestamps make a slow step visible in a debug log.
+		logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
+	}
 	return nil
 }
 

@@ -49,13 +49,19 @@ func (e *Engine) removeLocked(ctx context.Context, c *ctr, opts ContainerRemoveO
 			return err
 		}
 	}
-	if rt, err := e.runtime(ctx); err == nil {
-		if err := rt.Delete(ctx, c.ID, true); err != nil {
-			logrus.Debugf("delete runtime state of %s: %v", c.Name, err)
+	// Cleanup after an exit already released the runtime state (and zeroed
+	// the pid); only a container that never got there still has any.
+	if c.State.Pid != 0 {
+		if rt, err := e.runtime(ctx); err == nil {
+			if err := rt.Delete(ctx, c.ID, true); err != nil {
+				logrus.Debugf("delete runtime state of %s: %v", c.Name, err)
+			}
 		}
 	}
-	if _, err := e.store.Unmount(c.ID, true); err != nil && !errors.Is(err, storage.ErrContainerUnknown) && !errors.Is(err, storage.ErrLayerUnknown) {
-		logrus.Debugf("unmount %s: %v", c.Name, err)
+	if n, err := e.store.Mounted(c.ID); err == nil && n > 0 {
+		if _, err := e.store.Unmount(c.ID, true); err != nil {
+			logrus.Debugf("unmount %s: %v", c.Name, err)
+		}
 	}
 	if err := e.store.DeleteContainer(c.ID); err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
 		return fmt.Errorf("remove root filesystem of %s: %w", c.Name, err)

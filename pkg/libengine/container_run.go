@@ -107,6 +107,7 @@ func (e *Engine) attachAndWait(ctx context.Context, c *ctr, attached <-chan erro
 		return -1, false, fmt.Errorf("wait for %s: %w", c.Name, ctx.Err())
 	}
 	st, _ := e.readExit(c)
+	logrus.Debugf("%s exited with %d: cleaning up", c.Name, st.ExitCode)
 	if err := e.ContainerCleanup(context.WithoutCancel(ctx), c.ID); err != nil && !errors.Is(err, define.ErrNoSuchContainer) {
 		return st.ExitCode, false, err
 	}

@@ -63,6 +63,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 	if err := os.MkdirAll(e.staticDir(c.ID), 0o700); err != nil {
 		return nil, fmt.Errorf("container %s: data directory: %w", c.Name, err)
 	}
+	logrus.Debugf("start %s: mounting root filesystem", c.Name)
 	rootfs, err := e.store.Mount(c.ID, "")
 	if err != nil {
 		return nil, fmt.Errorf("container %s: mount root filesystem: %w", c.Name, err)
@@ -80,6 +81,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 			}
 		}
 	}()
+	logrus.Debugf("start %s: generating spec", c.Name)
 	spec, err := e.generateSpec(c, rootfs, runDir)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
@@ -106,6 +108,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 	if mcfg.LogDriver == monitor.LogDriverPassthrough {
 		passthrough = &monitor.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	}
+	logrus.Debugf("start %s: spawning monitor", c.Name)
 	pid, mpid, err := monitor.Spawn(ctx, mpath, cfgPath, passthrough)
 	switch {
 	case errors.Is(err, monitor.ErrCommandNotFound):
@@ -123,6 +126,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 			return nil, fmt.Errorf("container %s: %w", c.Name, err)
 		}
 	}
+	logrus.Debugf("start %s: container created, starting", c.Name)
 	if err := rt.Start(ctx, c.ID); err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
@@ -132,6 +136,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 	}
 	c.State = st
 	e.event(ctx, "container", "start", c.ID, c.Name, nil)
+	logrus.Debugf("start %s: running", c.Name)
 	return started, nil
 }
 

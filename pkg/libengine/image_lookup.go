@@ -37,12 +37,16 @@ func (e *Engine) lookupImageName(name string) (*storage.Image, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("image %q: %w", name, define.ErrNoSuchImage)
 	}
-	for _, cand := range e.localCandidates(name, named) {
-		if img, err := e.imageByReference(cand); err == nil {
-			if _, digested := cand.(reference.Digested); digested {
-				return img, "", nil
+	// localhost/ first: it needs no registries.conf, whose parsing costs
+	// more than the lookups, and it is where locally built images live.
+	for _, search := range []bool{false, true} {
+		for _, cand := range e.localCandidates(name, named, search) {
+			if img, err := e.imageByReference(cand); err == nil {
+				if _, digested := cand.(reference.Digested); digested {
+					return img, "", nil
+				}
+				return img, cand.String(), nil
 			}
-			return img, cand.String(), nil
 		}
 	}
 	if img, matched := e.imageBySuffix(name, named); img != nil {
@@ -114,9 +118,14 @@ func (e *Engine) imageByIDPrefix(prefix string) (*storage.Image, error) {
 	return found, nil
 }
 
-// localCandidates lists fully qualified names to try for a user's name.
-func (e *Engine) localCandidates(raw string, named reference.Named) []reference.Named {
+// localCandidates lists fully qualified names to try for a user's name:
+// the name itself when qualified, else localhost/NAME or, with search, the
+// name under each unqualified-search registry.
+func (e *Engine) localCandidates(raw string, named reference.Named, search bool) []reference.Named {
 	if hasDomain(strings.TrimPrefix(raw, "docker://")) {
+		if search {
+			return nil
+		}
 		return []reference.Named{withDefaultTag(named)}
 	}
 	path := reference.Path(named)
@@ -125,8 +134,11 @@ func (e *Engine) localCandidates(raw string, named reference.Named) []reference.
 		path = reference.Path(named)
 	}
 	domains := []string{"localhost"}
-	if regs, err := sysregistriesv2.UnqualifiedSearchRegistries(nil); err == nil {
-		domains = append(domains, regs...)
+	if search {
+		domains = nil
+		if regs, err := sysregistriesv2.UnqualifiedSearchRegistries(nil); err == nil {
+			domains = regs
+		}
 	}
 	var out []reference.Named
 	for _, d := range domains {

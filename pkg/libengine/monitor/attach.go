@@ -9,6 +9,10 @@ import (
 	"strings"
 )
 
+// inputChunk is the most stdin Attach sends in one frame: the monitor's
+// buffer per client holds it without growing.
+const inputChunk = 8 << 10
+
 // ErrDetached is returned by Attach when the user typed the detach keys.
 var ErrDetached = errors.New("detached from the container")
 
@@ -130,7 +134,7 @@ func copyOutput(conn io.Reader, stdout, stderr io.Writer, ready chan<- struct{})
 // caller should keep waiting for output.
 func copyInput(fw *frameWriter, in io.Reader, keys []byte, stop <-chan struct{}) error {
 	d := detachScanner{keys: keys}
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, inputChunk)
 	for {
 		n, err := in.Read(buf)
 		select {

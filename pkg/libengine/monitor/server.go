@@ -376,7 +376,7 @@ func (m *monitor) acceptClients() {
 
 // serveClient applies one client's frames until it goes away.
 func (m *monitor) serveClient(c *os.File) {
-	buf := make([]byte, 4096)
+	buf := make([]byte, inputChunk)
 	for {
 		typ, payload, err := readFrame(c, buf)
 		if err != nil {

@@ -27,8 +27,8 @@ type host struct {
 
 // Find picks the OCI runtime. A non-empty name (a base name looked up in
 // $PATH, or a path) is used as given if its `--version` runs. An empty name
-// takes the first of search found in $PATH whose `--version` runs, skipping
-// crun before 1.9 on cgroup v1 (it refuses the hybrid layout). The returned
+// takes the first executable of search found in $PATH, skipping crun before
+// 1.9 (or a crun whose `--version` fails) on cgroup v1 (it refuses the hybrid layout). The returned
 // Runtime's Reason says why it was chosen. When nothing fits, the error wraps
 // ErrRuntimeNotFound and names the package to install.
 func Find(ctx context.Context, name string, search []string, stateDir string) (*Runtime, error) {
@@ -42,9 +42,6 @@ func find(ctx context.Context, name string, search []string, stateDir string, h 
 		if err != nil {
 			return nil, fmt.Errorf("%w (%w): %s", ErrRuntimeNotFound, err, installHint(name))
 		}
-		if _, err := runVersion(ctx, path); err != nil {
-			return nil, fmt.Errorf("%w (%s does not run: %w): %s", ErrRuntimeNotFound, path, err, installHint(name))
-		}
 		return &Runtime{Name: filepath.Base(path), Path: path, StateDir: stateDir,
 			Reason: fmt.Sprintf("%s was named explicitly", name)}, nil
 	}
@@ -54,13 +51,15 @@ func find(ctx context.Context, name string, search []string, stateDir string, h 
 		if err != nil {
 			continue
 		}
-		out, err := runVersion(ctx, path)
-		if err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s does not run: %v", path, err))
-			continue
-		}
 		base := filepath.Base(path)
+		// Running a runtime costs milliseconds on every command, so only
+		// crun, whose version decides whether it works here, is asked.
 		if base == "crun" && !h.cgroup2 {
+			out, err := runVersion(ctx, path)
+			if err != nil {
+				skipped = append(skipped, fmt.Sprintf("%s does not run: %v", path, err))
+				continue
+			}
 			if major, minor, ok := parseVersion(out); ok && (major < 1 || major == 1 && minor < 9) {
 				skipped = append(skipped, fmt.Sprintf("%s is crun %d.%d, which refuses cgroup v1 before 1.9", path, major, minor))
 				continue

@@ -53,7 +53,7 @@ func Attach(ctx context.Context, socketPath string, streams AttachStreams) error
 	if err != nil {
 		return fmt.Errorf("attach: %w", err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	fw := &frameWriter{w: conn}
 	done := make(chan error, 2)
 	stop := make(chan struct{})

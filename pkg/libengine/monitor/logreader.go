@@ -62,7 +62,7 @@ func ReadLog(ctx context.Context, path string, opts LogReadOptions, stdout, stde
 
 	if old, err := os.Open(path + ".1"); err == nil {
 		err = newLogFile(old).read(emit)
-		old.Close()
+		_ = old.Close()
 		if err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func ReadLog(ctx context.Context, path string, opts LogReadOptions, stdout, stde
 	if err != nil {
 		return err
 	}
-	defer func() { cur.Close() }()
+	defer func() { _ = cur.Close() }() // cur changes on rotation
 	lf := newLogFile(cur)
 	if err := lf.read(emit); err != nil {
 		return err
@@ -102,19 +102,20 @@ func ReadLog(ctx context.Context, path string, opts LogReadOptions, stdout, stde
 					return err
 				}
 				if mid, err := os.Open(path + ".1"); err == nil {
+					var rerr error
 					if mfi, err := mid.Stat(); err == nil && !os.SameFile(mfi, ofi) && !os.SameFile(mfi, fi) {
-						err = newLogFile(mid).read(p.piece)
+						rerr = newLogFile(mid).read(p.piece)
 					}
-					mid.Close()
-					if err != nil {
-						return err
+					_ = mid.Close()
+					if rerr != nil {
+						return rerr
 					}
 				}
 				next, err := os.Open(path)
 				if err != nil {
 					return err
 				}
-				cur.Close()
+				_ = cur.Close()
 				cur, lf = next, newLogFile(next)
 				if err := lf.read(p.piece); err != nil {
 					return err

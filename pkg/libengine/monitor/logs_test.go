@@ -38,7 +38,7 @@ func writeLog(t *testing.T, driver, path string, maxSize int64, chunks []chunk) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.close()
+	defer func() { _ = l.close() }()
 	for _, c := range chunks {
 		if err := l.write(c.stream, []byte(c.data), at(c.sec)); err != nil {
 			t.Fatal(err)
@@ -148,7 +148,7 @@ func TestFollowLogRotationAndPartials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.close()
+	defer func() { _ = l.close() }()
 	write := func(sec int, s string) {
 		if err := l.write(frameStdout, []byte(s), at(sec)); err != nil {
 			t.Error(err)

@@ -37,7 +37,7 @@ func (l *logWriter) open(flag int) error {
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	l.f, l.size = f, fi.Size()

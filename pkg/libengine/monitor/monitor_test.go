@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -320,7 +320,7 @@ func TestAttachStdin(t *testing.T) {
 	})
 	// End of stdin closes the container's stdin: cat exits 0 and both
 	// clients see the end of the output.
-	inW.Close()
+	_ = inW.Close()
 	if err := waitAttach(t, a); err != nil {
 		t.Errorf("client A: %v", err)
 	}
@@ -517,16 +517,16 @@ func TestPassthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer out.Close()
+	defer func() { _ = out.Close() }()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	if err := f.spawn(&monitor.Stdio{Stdout: out, Stderr: w}); err != nil {
 		t.Fatal(err)
 	}
-	w.Close()
+	_ = w.Close()
 	f.start()
 	// The pipe ends when the container is done with it.
 	errOut, err := io.ReadAll(r)

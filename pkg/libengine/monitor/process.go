@@ -25,7 +25,7 @@ func startProcess(argv []string, dir string, stdio [3]*os.File, extra []*os.File
 				if null, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
 					return nil, err
 				}
-				defer null.Close()
+				defer func() { _ = null.Close() }()
 			}
 			f = null
 		}
@@ -44,7 +44,7 @@ func runChild(argv []string, stdio [3]*os.File, chld <-chan os.Signal) error {
 	if err != nil {
 		return err
 	}
-	defer p.Release()
+	defer func() { _ = p.Release() }()
 	for {
 		var ws unix.WaitStatus
 		got, err := unix.Wait4(p.Pid, &ws, unix.WNOHANG, nil)

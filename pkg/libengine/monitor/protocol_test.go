@@ -44,7 +44,7 @@ func TestFrameRoundTrip(t *testing.T) {
 					t.Fatalf("frame %d: type %d, %d bytes; want type %d, %d bytes", i, typ, len(payload), want.typ, len(want.payload))
 				}
 			}
-			if _, _, err := readFrame(r, buf); err != io.EOF {
+			if _, _, err := readFrame(r, buf); !errors.Is(err, io.EOF) {
 				t.Fatalf("after the last frame: %v, want io.EOF", err)
 			}
 		})

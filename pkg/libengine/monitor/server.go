@@ -130,7 +130,7 @@ func (m *monitor) create(runtimeLog string) (int, error) {
 	var childEnds []*os.File
 	defer func() {
 		for _, f := range childEnds {
-			f.Close()
+			_ = f.Close()
 		}
 	}()
 	var consoleLn *os.File
@@ -143,12 +143,12 @@ func (m *monitor) create(runtimeLog string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }()
 		consolePath = filepath.Join(dir, "console.sock")
 		if consoleLn, err = listenUnix(consolePath); err != nil {
 			return 0, err
 		}
-		defer consoleLn.Close()
+		defer func() { _ = consoleLn.Close() }()
 	default:
 		if cfg.Stdin {
 			r, w, err := os.Pipe()
@@ -218,7 +218,7 @@ func (m *monitor) create(runtimeLog string) (int, error) {
 			for fd := 0; fd <= 2; fd++ {
 				_ = unix.Dup3(int(null.Fd()), fd, 0)
 			}
-			null.Close()
+			_ = null.Close()
 		}
 	}
 	return pid, nil
@@ -232,7 +232,7 @@ func (m *monitor) receiveConsole(ln *os.File) error {
 	if err != nil {
 		return wrap(err, "console socket")
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetReadDeadline(time.Now().Add(consoleTimeout))
 	fd, err := recvFd(conn)
 	if err != nil {
@@ -240,7 +240,7 @@ func (m *monitor) receiveConsole(ln *os.File) error {
 	}
 	// Non-blocking, so the poller serves it and drain deadlines work.
 	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return os.NewSyscallError("setnonblock", err)
 	}
 	m.console = os.NewFile(uintptr(fd), "console")
@@ -334,7 +334,7 @@ func (m *monitor) output(stream byte, p []byte) {
 	for c := range m.clients {
 		_ = c.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
 		if _, err := c.Write(m.frame); err != nil {
-			c.Close()
+			_ = c.Close()
 			delete(m.clients, c)
 		}
 	}
@@ -358,14 +358,14 @@ func (m *monitor) acceptClients() {
 		m.mu.Lock()
 		if m.clients == nil {
 			m.mu.Unlock()
-			c.Close()
+			_ = c.Close()
 			return
 		}
 		// Under the lock, so the ready frame precedes any output.
 		_ = c.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
 		if _, err := c.Write(appendFrame(nil, frameReady, nil)); err != nil {
 			m.mu.Unlock()
-			c.Close()
+			_ = c.Close()
 			continue
 		}
 		m.clients[c] = struct{}{}
@@ -396,7 +396,7 @@ func (m *monitor) serveClient(c *os.File) {
 	m.mu.Lock()
 	if _, ok := m.clients[c]; ok {
 		delete(m.clients, c)
-		c.Close()
+		_ = c.Close()
 	}
 	m.mu.Unlock()
 }
@@ -415,7 +415,7 @@ func (m *monitor) closeStdin() {
 	m.stdinMu.Lock()
 	defer m.stdinMu.Unlock()
 	if m.stdin != nil && m.stdin != m.console {
-		m.stdin.Close()
+		_ = m.stdin.Close()
 		m.stdin = nil
 	}
 }
@@ -437,12 +437,12 @@ func (m *monitor) resize(size TerminalSize) {
 // which tells them the output has ended.
 func (m *monitor) closeAttach() {
 	if m.ln != nil {
-		m.ln.Close()
+		_ = m.ln.Close()
 		_ = os.Remove(m.cfg.AttachSocket)
 	}
 	m.mu.Lock()
 	for c := range m.clients {
-		c.Close()
+		_ = c.Close()
 	}
 	m.clients = nil
 	m.mu.Unlock()
@@ -451,7 +451,7 @@ func (m *monitor) closeAttach() {
 func (m *monitor) closeIO() {
 	m.closeStdin()
 	for _, o := range m.outputs {
-		o.f.Close()
+		_ = o.f.Close()
 	}
 	if m.log != nil {
 		_ = m.log.close()
@@ -470,7 +470,7 @@ func (m *monitor) report(msg string) {
 		return
 	}
 	_, _ = m.sync.WriteString(msg)
-	m.sync.Close()
+	_ = m.sync.Close()
 	m.sync = nil
 }
 

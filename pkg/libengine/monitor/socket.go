@@ -28,7 +28,7 @@ func withSockaddr(path string, fn func(*unix.SockaddrUnix) error) error {
 	if err != nil {
 		return &os.PathError{Op: "open", Path: filepath.Dir(path), Err: err}
 	}
-	defer unix.Close(dir)
+	defer func() { _ = unix.Close(dir) }()
 	short := "/proc/self/fd/" + strconv.Itoa(dir) + "/" + filepath.Base(path)
 	if len(short) >= maxSunPath {
 		return &os.PathError{Op: "bind", Path: path, Err: errors.New("socket file name too long")}
@@ -43,7 +43,7 @@ func listenUnix(path string) (*os.File, error) {
 		return nil, os.NewSyscallError("socket", err)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return nil, err
 	}
 	err = withSockaddr(path, func(sa *unix.SockaddrUnix) error {
@@ -53,7 +53,7 @@ func listenUnix(path string) (*os.File, error) {
 		return os.NewSyscallError("listen", unix.Listen(fd, 16))
 	})
 	if err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), path), nil
@@ -80,7 +80,7 @@ func dialUnix(path string) (*os.File, error) {
 		}
 	})
 	if err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), path), nil
@@ -137,7 +137,7 @@ func recvFd(conn *os.File) (int, error) {
 		fds, err := unix.ParseUnixRights(&msg)
 		if err == nil && len(fds) > 0 {
 			for _, extra := range fds[1:] {
-				unix.Close(extra)
+				_ = unix.Close(extra)
 			}
 			return fds[0], nil
 		}

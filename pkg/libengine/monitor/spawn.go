@@ -14,7 +14,7 @@ import (
 // Errors of Spawn when the runtime refused to create the container. The
 // command ones let the engine exit 127 and 126 as podman does.
 var (
-	ErrRuntimeCreate        = errors.New("OCI runtime create failed")
+	ErrRuntimeCreate        = errors.New("cannot create the container")
 	ErrCommandNotFound      = errors.New("the container's command was not found")
 	ErrCommandNotExecutable = errors.New("the container's command cannot be executed")
 )
@@ -48,7 +48,7 @@ func Spawn(ctx context.Context, monitorPath, configPath string, stdio *Stdio) (c
 	if err != nil {
 		return 0, 0, fmt.Errorf("spawn monitor: %w", err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	var files [3]*os.File
 	if stdio != nil {
 		files = [3]*os.File{stdio.Stdin, stdio.Stdout, stdio.Stderr}
@@ -63,7 +63,7 @@ func Spawn(ctx context.Context, monitorPath, configPath string, stdio *Stdio) (c
 	}
 	// Not tied to ctx: the monitor must outlive it once it reported.
 	proc, err := startProcess([]string{monitorPath, configPath}, "/", files, []*os.File{w}, &syscall.SysProcAttr{Setsid: true}, env)
-	w.Close()
+	_ = w.Close()
 	if err != nil {
 		return 0, 0, fmt.Errorf("spawn monitor %s: %w", monitorPath, err)
 	}
@@ -95,7 +95,7 @@ func Spawn(ctx context.Context, monitorPath, configPath string, stdio *Stdio) (c
 		case res.msg.Error != "":
 			return 0, 0, createError(res.msg.Error)
 		case res.err != nil:
-			return 0, 0, fmt.Errorf("monitor for %s: %w (%v)", configPath, res.err, werr)
+			return 0, 0, fmt.Errorf("monitor for %s: %w (%w)", configPath, res.err, werr)
 		default:
 			return 0, 0, fmt.Errorf("monitor for %s reported no pid", configPath)
 		}

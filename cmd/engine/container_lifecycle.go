@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -71,28 +72,48 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func newStopCommand(g *globalOptions) *cobra.Command {
-	var opts libengine.ContainerStopOptions
-	var timeout uint
-	cmd := &cobra.Command{
-		Use:   "stop [options] CONTAINER [CONTAINER...]",
-		Short: "Stop one or more running containers",
+// reportsCommand builds a command acting on named containers (or --all)
+// that prints one report per container: act runs after prepare has turned
+// the flags into options.
+func reportsCommand(g *globalOptions, use, short string, all *bool, stateCode int,
+	prepare func(*cobra.Command) error,
+	act func(context.Context, *libengine.Engine, []string) ([]libengine.ContainerReport, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " [options] CONTAINER [CONTAINER...]",
+		Short: short,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needNames(cmd, args, opts.All); err != nil {
+			if err := needNames(cmd, args, *all); err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("time") {
-				opts.Timeout = &timeout
+			if prepare != nil {
+				if err := prepare(cmd); err != nil {
+					return err
+				}
 			}
 			return g.withEngine(cmd, func(e *libengine.Engine) error {
-				reps, err := e.ContainerStop(cmd.Context(), args, opts)
+				reps, err := act(cmd.Context(), e, args)
 				if err != nil {
 					return err
 				}
-				return printReports(cmd.OutOrStdout(), reps, 0)
+				return printReports(cmd.OutOrStdout(), reps, stateCode)
 			})
 		},
 	}
+}
+
+func newStopCommand(g *globalOptions) *cobra.Command {
+	var opts libengine.ContainerStopOptions
+	var timeout uint
+	cmd := reportsCommand(g, "stop", "Stop one or more running containers", &opts.All, 0,
+		func(cmd *cobra.Command) error {
+			if cmd.Flags().Changed("time") {
+				opts.Timeout = &timeout
+			}
+			return nil
+		},
+		func(ctx context.Context, e *libengine.Engine, names []string) ([]libengine.ContainerReport, error) {
+			return e.ContainerStop(ctx, names, opts)
+		})
 	fl := cmd.Flags()
 	fl.UintVarP(&timeout, "time", "t", 10, "seconds to wait before killing the container")
 	fl.BoolVarP(&opts.All, "all", "a", false, "stop all running containers")
@@ -103,27 +124,18 @@ func newStopCommand(g *globalOptions) *cobra.Command {
 func newKillCommand(g *globalOptions) *cobra.Command {
 	var opts libengine.ContainerKillOptions
 	var signal string
-	cmd := &cobra.Command{
-		Use:   "kill [options] CONTAINER [CONTAINER...]",
-		Short: "Send a signal to one or more running containers",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needNames(cmd, args, opts.All); err != nil {
-				return err
-			}
+	cmd := reportsCommand(g, "kill", "Send a signal to one or more running containers", &opts.All, 0,
+		func(*cobra.Command) error {
 			sig, err := specgen.ParseSignal(signal)
 			if err != nil {
 				return fmt.Errorf("--signal %w", err)
 			}
 			opts.Signal = sig
-			return g.withEngine(cmd, func(e *libengine.Engine) error {
-				reps, err := e.ContainerKill(cmd.Context(), args, opts)
-				if err != nil {
-					return err
-				}
-				return printReports(cmd.OutOrStdout(), reps, 0)
-			})
+			return nil
 		},
-	}
+		func(ctx context.Context, e *libengine.Engine, names []string) ([]libengine.ContainerReport, error) {
+			return e.ContainerKill(ctx, names, opts)
+		})
 	fl := cmd.Flags()
 	fl.StringVarP(&signal, "signal", "s", "KILL", "signal to send")
 	fl.BoolVarP(&opts.All, "all", "a", false, "signal all running containers")
@@ -137,26 +149,13 @@ func newPauseCommand(g *globalOptions, pause bool) *cobra.Command {
 	if !pause {
 		use, short = "unpause", "Unpause the processes in one or more containers"
 	}
-	cmd := &cobra.Command{
-		Use:   use + " [options] CONTAINER [CONTAINER...]",
-		Short: short,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needNames(cmd, args, all); err != nil {
-				return err
+	cmd := reportsCommand(g, use, short, &all, 0, nil,
+		func(ctx context.Context, e *libengine.Engine, names []string) ([]libengine.ContainerReport, error) {
+			if pause {
+				return e.ContainerPause(ctx, names, all)
 			}
-			return g.withEngine(cmd, func(e *libengine.Engine) error {
-				op := e.ContainerPause
-				if !pause {
-					op = e.ContainerUnpause
-				}
-				reps, err := op(cmd.Context(), args, all)
-				if err != nil {
-					return err
-				}
-				return printReports(cmd.OutOrStdout(), reps, 0)
-			})
-		},
-	}
+			return e.ContainerUnpause(ctx, names, all)
+		})
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "act on all containers")
 	return cmd
 }
@@ -164,25 +163,16 @@ func newPauseCommand(g *globalOptions, pause bool) *cobra.Command {
 func newRmCommand(g *globalOptions) *cobra.Command {
 	var opts libengine.ContainerRemoveOptions
 	var timeout uint
-	cmd := &cobra.Command{
-		Use:   "rm [options] CONTAINER [CONTAINER...]",
-		Short: "Remove one or more containers",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needNames(cmd, args, opts.All); err != nil {
-				return err
-			}
+	cmd := reportsCommand(g, "rm", "Remove one or more containers", &opts.All, 2,
+		func(cmd *cobra.Command) error {
 			if cmd.Flags().Changed("time") {
 				opts.Timeout = &timeout
 			}
-			return g.withEngine(cmd, func(e *libengine.Engine) error {
-				reps, err := e.ContainerRemove(cmd.Context(), args, opts)
-				if err != nil {
-					return err
-				}
-				return printReports(cmd.OutOrStdout(), reps, 2)
-			})
+			return nil
 		},
-	}
+		func(ctx context.Context, e *libengine.Engine, names []string) ([]libengine.ContainerReport, error) {
+			return e.ContainerRemove(ctx, names, opts)
+		})
 	fl := cmd.Flags()
 	fl.BoolVarP(&opts.Force, "force", "f", false, "stop and remove running containers")
 	fl.BoolVarP(&opts.All, "all", "a", false, "remove all containers")

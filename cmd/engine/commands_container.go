@@ -25,4 +25,6 @@ func addContainerCommands(root *cobra.Command, g *globalOptions) {
 	root.AddCommand(newPsCommand(g, "ps"))
 	container.AddCommand(newPsCommand(g, "list", "ls", "ps"))
 	container.AddCommand(newCleanupCommand(g))
+	addContainerFSCommands(root, container, g)
+	addContainerInfoCommands(root, container, g)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/engine-oss/engine/pkg/specgen"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 )
 
@@ -30,6 +31,8 @@ type createFlags struct {
 	tty         bool
 	entrypoint  string
 	volumes     []string
+	mounts      []string
+	volumesFrom []string
 	tmpfs       []string
 	labels      []string
 	annotations []string
@@ -52,6 +55,9 @@ type createFlags struct {
 	ipc      string
 	uts      string
 	cgroupNS string
+	userNS   string
+	uidMap   []string
+	gidMap   []string
 
 	ulimits     []string
 	sysctls     []string
@@ -94,7 +100,9 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 	fl.BoolVarP(&f.interactive, "interactive", "i", false, "keep STDIN open even if not attached")
 	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a pseudo-TTY")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "overwrite the image's entrypoint (a string or a JSON array)")
-	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "bind mount a host path: HOST-DIR:CONTAINER-DIR[:OPTIONS]")
+	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "bind mount a host path or mount a volume: HOST-DIR|VOLUME:CONTAINER-DIR[:OPTIONS], or CONTAINER-DIR for an anonymous volume")
+	fl.StringArrayVar(&f.mounts, "mount", nil, "attach a mount: type=bind|volume|tmpfs|image,source=…,target=…[,OPTIONS]")
+	fl.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "mount the volumes and bind mounts of a container: CONTAINER[:ro|rw]")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "mount a tmpfs: CONTAINER-DIR[:OPTIONS]")
 	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set metadata on the container (KEY=VALUE)")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "add an annotation to the OCI spec (KEY=VALUE)")
@@ -117,6 +125,9 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 	fl.StringVar(&f.ipc, "ipc", "", "IPC namespace: host or ns:PATH")
 	fl.StringVar(&f.uts, "uts", "", "UTS namespace: host or ns:PATH")
 	fl.StringVar(&f.cgroupNS, "cgroupns", "", "cgroup namespace: host, private or ns:PATH")
+	fl.StringVar(&f.userNS, "userns", "", "user namespace: host, keep-id[:uid=N,gid=N], nomap, auto[:size=N] or ns:PATH")
+	fl.StringArrayVar(&f.uidMap, "uidmap", nil, "UID map of a new user namespace: CONTAINER-ID:HOST-ID:SIZE (repeatable)")
+	fl.StringArrayVar(&f.gidMap, "gidmap", nil, "GID map of a new user namespace: CONTAINER-ID:HOST-ID:SIZE (repeatable)")
 	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "ulimit options (TYPE=SOFT[:HARD])")
 	fl.StringArrayVar(&f.sysctls, "sysctl", nil, "namespaced kernel parameters (NAME=VALUE)")
 	fl.StringArrayVar(&f.devices, "device", nil, "add a host device: HOST[:CONTAINER][:PERMISSIONS]")
@@ -147,7 +158,7 @@ func (f *createFlags) spec(cmd *cobra.Command, args []string) (*specgen.SpecGene
 		Terminal: f.tty, Stdin: f.interactive, Devices: f.devices,
 		RestartPolicy: "", LogDriver: f.logDriver, Init: f.init, InitPath: f.initPath,
 		PublishPorts: f.publish, Remove: f.rm, Pull: f.pull,
-		Namespaces: specgen.Namespaces{Network: f.network, PID: f.pid, IPC: f.ipc, UTS: f.uts, Cgroup: f.cgroupNS},
+		Namespaces: specgen.Namespaces{Network: f.network, PID: f.pid, IPC: f.ipc, UTS: f.uts, Cgroup: f.cgroupNS, User: f.userNS},
 	}
 	fl := cmd.Flags()
 	if fl.Changed("entrypoint") {
@@ -184,6 +195,17 @@ func (f *createFlags) spec(cmd *cobra.Command, args []string) (*specgen.SpecGene
 			return nil, err
 		}
 		s.Mounts = append(s.Mounts, mnt)
+	}
+	for _, v := range f.mounts {
+		mnt, err := specgen.ParseMount(v)
+		if err != nil {
+			return nil, err
+		}
+		s.Mounts = append(s.Mounts, mnt)
+	}
+	s.VolumesFrom = f.volumesFrom
+	if s.IDMappings, err = parseIDMapFlags(f.uidMap, f.gidMap); err != nil {
+		return nil, err
 	}
 	if len(f.tmpfs) > 0 {
 		s.Tmpfs = map[string]string{}
@@ -305,6 +327,32 @@ func keyValues(flag string, values []string) (map[string]string, error) {
 			return nil, fmt.Errorf("%s %q: use KEY=VALUE: %w", flag, v, define.ErrInvalidArg)
 		}
 		m[k] = val
+	}
+	return m, nil
+}
+
+// parseIDMapFlags parses --uidmap and --gidmap; either alone serves for
+// both, as in podman.
+func parseIDMapFlags(uidMap, gidMap []string) (specgen.IDMappings, error) {
+	var m specgen.IDMappings
+	for _, f := range []struct {
+		flag   string
+		values []string
+		dst    *[]specs.LinuxIDMapping
+	}{{"--uidmap", uidMap, &m.UIDMap}, {"--gidmap", gidMap, &m.GIDMap}} {
+		for _, v := range f.values {
+			r, err := specgen.ParseIDMap(f.flag, v)
+			if err != nil {
+				return m, err
+			}
+			*f.dst = append(*f.dst, r)
+		}
+	}
+	switch {
+	case m.GIDMap == nil:
+		m.GIDMap = m.UIDMap
+	case m.UIDMap == nil:
+		m.UIDMap = m.GIDMap
 	}
 	return m, nil
 }

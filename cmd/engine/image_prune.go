@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/engine-oss/engine/pkg/libengine"
-	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/spf13/cobra"
 )
 
@@ -52,12 +48,5 @@ func confirmPrune(in io.Reader, out io.Writer, all bool) (bool, error) {
 	if all {
 		what = "all images without at least one container associated with them"
 	}
-	if _, err := fmt.Fprintf(out, "WARNING! This command removes %s.\nAre you sure you want to continue? [y/N] ", what); err != nil {
-		return false, err
-	}
-	answer, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && (!errors.Is(err, io.EOF) || answer == "") {
-		return false, fmt.Errorf("no answer on standard input (%w): pass --force to prune without asking: %w", err, define.ErrInvalidArg)
-	}
-	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(answer)), "y"), nil
+	return confirm(in, out, "WARNING! This command removes "+what+".")
 }

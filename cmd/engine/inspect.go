@@ -22,28 +22,69 @@ const (
 )
 
 // newInspectCommand builds the top-level `inspect`, which looks names up
-// among the kinds --type allows.
+// among the kinds --type allows: containers first, then images.
 func newInspectCommand(g *globalOptions) *cobra.Command {
-	var fmtFlag, kind string
+	var o inspectOptions
 	cmd := &cobra.Command{
 		Use:   "inspect [options] NAME [NAME...]",
-		Short: "Show low-level information on images and containers",
-		Args:  cobra.MinimumNArgs(1),
+		Short: "Show low-level information on containers and images",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch kind {
+			switch o.kind {
 			case inspectImage, inspectContainer, inspectAll:
 			default:
-				return fmt.Errorf("--type %q: must be %q, %q or %q: %w", kind, inspectImage, inspectContainer, inspectAll, define.ErrInvalidArg)
+				return fmt.Errorf("--type %q: must be %q, %q or %q: %w", o.kind, inspectImage, inspectContainer, inspectAll, define.ErrInvalidArg)
 			}
-			return g.withEngine(cmd, func(eng *libengine.Engine) error {
-				objs, err := inspectObjects(cmd.Context(), eng, args, kind)
-				return printInspected(cmd.OutOrStdout(), fmtFlag, objs, err)
-			})
+			return o.run(cmd, g, args)
 		},
 	}
-	cmd.Flags().StringVarP(&fmtFlag, "format", "f", format.JSON, "format output: json or a Go template applied to each object")
-	cmd.Flags().StringVarP(&kind, "type", "t", inspectAll, "kind of object: image, container or all")
+	o.addFlags(cmd, "object")
+	cmd.Flags().StringVarP(&o.kind, "type", "t", inspectAll, "kind of object: container, image or all")
 	return cmd
+}
+
+// newContainerInspectCommand builds `container inspect`.
+func newContainerInspectCommand(g *globalOptions) *cobra.Command {
+	o := inspectOptions{kind: inspectContainer}
+	cmd := &cobra.Command{
+		Use:   "inspect [options] CONTAINER [CONTAINER...]",
+		Short: "Show low-level information on containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd, g, args)
+		},
+	}
+	o.addFlags(cmd, "container")
+	return cmd
+}
+
+// inspectOptions are the flags of the top-level and container inspect.
+type inspectOptions struct {
+	format, kind string
+	size, latest bool
+}
+
+func (o *inspectOptions) addFlags(cmd *cobra.Command, what string) {
+	fl := cmd.Flags()
+	fl.StringVarP(&o.format, "format", "f", format.JSON, "format output: json or a Go template applied to each "+what)
+	fl.BoolVarP(&o.size, "size", "s", false, "display the total file sizes of containers (SizeRw, SizeRootFs)")
+	fl.BoolVarP(&o.latest, "latest", "l", false, "act on the latest container created")
+}
+
+func (o *inspectOptions) run(cmd *cobra.Command, g *globalOptions, args []string) error {
+	if err := needNameOrLatest(cmd, args, o.latest); err != nil {
+		return err
+	}
+	return g.withEngine(cmd, func(eng *libengine.Engine) error {
+		kind := o.kind
+		if o.latest {
+			id, err := latestContainer(cmd.Context(), eng)
+			if err != nil {
+				return err
+			}
+			args, kind = []string{id}, inspectContainer
+		}
+		objs, err := inspectObjects(cmd.Context(), eng, args, kind, libengine.ContainerInspectOptions{Size: o.size})
+		return printInspected(cmd.OutOrStdout(), o.format, objs, err)
+	})
 }
 
 // newImageInspectCommand builds `image inspect`.
@@ -55,7 +96,7 @@ func newImageInspectCommand(g *globalOptions) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withEngine(cmd, func(eng *libengine.Engine) error {
-				objs, err := inspectObjects(cmd.Context(), eng, args, inspectImage)
+				objs, err := inspectObjects(cmd.Context(), eng, args, inspectImage, libengine.ContainerInspectOptions{})
 				return printInspected(cmd.OutOrStdout(), fmtFlag, objs, err)
 			})
 		},
@@ -65,21 +106,27 @@ func newImageInspectCommand(g *globalOptions) *cobra.Command {
 }
 
 // inspectObjects inspects each name as kind allows, keeping the order of
-// names. Containers do not exist yet, so "container" finds nothing and
-// "all" looks at images only; once they do, "all" tries a container first
-// and falls back to an image, as podman does.
-func inspectObjects(ctx context.Context, eng *libengine.Engine, names []string, kind string) ([]any, error) {
+// names. "all" tries a container first and falls back to an image, as
+// podman does; a name that is neither is "no such object".
+func inspectObjects(ctx context.Context, eng *libengine.Engine, names []string, kind string, opts libengine.ContainerInspectOptions) ([]any, error) {
 	var objs []any
 	var errs []error
 	for _, name := range names {
-		if kind == inspectContainer {
-			errs = append(errs, fmt.Errorf("container %q: %w", name, define.ErrNoSuchContainer))
-			continue
+		if kind != inspectImage {
+			docs, err := eng.ContainerInspect(ctx, []string{name}, opts)
+			if err == nil {
+				objs = append(objs, docs[0])
+				continue
+			}
+			if kind == inspectContainer || !errors.Is(err, define.ErrNoSuchContainer) {
+				errs = append(errs, err)
+				continue
+			}
 		}
 		docs, err := eng.ImageInspect(ctx, []string{name})
 		if err != nil {
 			if kind == inspectAll && errors.Is(err, define.ErrNoSuchImage) {
-				err = fmt.Errorf("no such object %q: %w", name, err)
+				err = fmt.Errorf("no such object: %q: %w", name, err)
 			}
 			errs = append(errs, err)
 			continue

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/engine-oss/engine/pkg/rootless"
 	"github.com/spf13/cobra"
 	"go.podman.io/storage/pkg/reexec"
 )
@@ -24,8 +25,13 @@ func main() {
 	if handled, code := quadletGeneratorMain(os.Args[0], os.Args[1:]); handled {
 		os.Exit(code)
 	}
+	root := newRootCommand()
+	// An unprivileged user's engine runs in a user namespace.
+	if err := enterUserNamespace(root, os.Args[1:]); err != nil {
+		os.Exit(exitCode(err))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCommand().ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
 	stop()
 	os.Exit(exitCode(err))
 }
@@ -53,6 +59,7 @@ func newRootCommand() *cobra.Command {
 	addSystemCommands(root, g)
 	root.AddCommand(newQuadletCommand(g))
 	addContainerCommands(root, g)
+	addVolumeCommands(root, g)
 	return root
 }
 
@@ -69,6 +76,7 @@ func exitCode(err error) int {
 	if err == nil {
 		return 0
 	}
+	err = rootless.ExplainIDError(err)
 	var ee *define.ExitError
 	if errors.As(err, &ee) {
 		if !ee.Silent && ee.Err != nil {

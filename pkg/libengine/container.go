@@ -54,6 +54,7 @@ func decodeCtr(c *state.Container) (*ctr, error) {
 	if out.cfg.Spec == nil {
 		return nil, fmt.Errorf("container %s: stored config has no spec", c.Name)
 	}
+	out.cfg.Spec.Name = c.Name // the record's name wins: rename changes only the record
 	return out, nil
 }
 

@@ -72,7 +72,7 @@ func (e *Engine) ContainerCleanup(ctx context.Context, nameOrID string) error {
 	restart, err := e.cleanupLocked(ctx, c, false)
 	if err != nil || !restart {
 		if err == nil && c.State.Status == define.StatusExited && c.cfg.Spec.Remove {
-			err = e.removeLocked(ctx, c, ContainerRemoveOptions{})
+			err = e.removeLocked(ctx, c, ContainerRemoveOptions{Volumes: true})
 		}
 		l.Release()
 		return err
@@ -101,6 +101,7 @@ func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool) (restar
 	if _, err := e.store.Unmount(c.ID, true); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		logrus.Warnf("unmount root filesystem of %s: %v", c.Name, err)
 	}
+	e.unmountCtrVolumes(ctx, c)
 	s := c.State
 	s.Status, s.ExitCode, s.FinishedAt, s.Pid, s.MonitorPid = define.StatusExited, st.ExitCode, st.FinishedAt, 0, 0
 	if byUser {
@@ -110,7 +111,7 @@ func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool) (restar
 		return false, err
 	}
 	c.State = s
-	e.event(ctx, "container", "died", c.ID, c.Name, map[string]string{"containerExitCode": fmt.Sprint(st.ExitCode)})
+	e.ctrEvent(ctx, c.Container, "died", map[string]string{"containerExitCode": fmt.Sprint(st.ExitCode)})
 	return !s.StoppedByUser && e.wantsRestart(c), nil
 }
 
@@ -160,6 +161,6 @@ func (e *Engine) restartWithBackoff(ctx context.Context, c *ctr) error {
 	if _, err := e.startLocked(ctx, fresh, nil); err != nil {
 		return fmt.Errorf("restart %s: %w", fresh.Name, err)
 	}
-	e.event(ctx, "container", "restart", fresh.ID, fresh.Name, nil)
+	e.ctrEvent(ctx, fresh.Container, "restart", nil)
 	return nil
 }

@@ -92,6 +92,15 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 	if err != nil {
 		return nil, err
 	}
+	volumes, undoVolumes, err := e.prepareCtrVolumes(ctx, &spec, icfg.Config, opts.Pull)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			undoVolumes()
+		}
+	}()
 	cfgJSON, err := json.Marshal(containerConfig{Spec: &spec, ImageConfig: icfg.Config, CreateCommand: opts.CreateCommand})
 	if err != nil {
 		return nil, fmt.Errorf("encode container config: %w", err)
@@ -100,14 +109,18 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 	if err != nil {
 		return nil, fmt.Errorf("encode container metadata: %w", err)
 	}
-	sc, err := e.store.CreateContainer("", nil, img.ID, "", string(meta), &storage.ContainerOptions{})
+	idOpts, err := ctrIDMappingOptions(&spec)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := e.store.CreateContainer("", nil, img.ID, "", string(meta), &storage.ContainerOptions{IDMappingOptions: idOpts})
 	if err != nil {
 		return nil, fmt.Errorf("create root filesystem for %s: %w", spec.Name, err)
 	}
 	rec := &state.Container{
 		ID: sc.ID, Name: spec.Name, ImageID: img.ID, ImageName: imageDisplayName(s.Image, img),
 		Command: command, Labels: spec.Labels, Created: time.Now(),
-		Config: cfgJSON, State: state.ContainerState{Status: define.StatusCreated},
+		Config: cfgJSON, State: state.ContainerState{Status: define.StatusCreated}, Volumes: volumes,
 	}
 	if err := e.db.AddContainer(ctx, rec); err != nil {
 		if derr := e.store.DeleteContainer(sc.ID); derr != nil {
@@ -121,7 +134,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 			return nil, fmt.Errorf("--cidfile %s: %w", opts.CIDFile, err)
 		}
 	}
-	e.event(ctx, "container", "create", sc.ID, spec.Name, map[string]string{"image": rec.ImageName})
+	e.ctrEvent(ctx, rec, "create", nil)
 	return &ContainerCreateReport{ID: sc.ID, Name: spec.Name}, nil
 }
 

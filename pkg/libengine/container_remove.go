@@ -17,7 +17,8 @@ type ContainerRemoveOptions struct {
 	Force bool
 	// Timeout overrides the stop timeout used with Force.
 	Timeout *uint
-	// Volumes also removes anonymous volumes (once volumes exist).
+	// Volumes also removes the anonymous volumes the container used that
+	// no other container uses.
 	Volumes bool
 	All     bool
 	// Ignore treats a missing container as success.
@@ -74,6 +75,9 @@ func (e *Engine) removeLocked(ctx context.Context, c *ctr, opts ContainerRemoveO
 	if err := e.db.RemoveContainer(ctx, c.ID); err != nil {
 		return err
 	}
-	e.event(ctx, "container", "remove", c.ID, c.Name, nil)
+	e.ctrEvent(ctx, c.Container, "remove", nil)
+	if opts.Volumes {
+		e.removeAnonymousVolumes(ctx, c.Volumes)
+	}
 	return nil
 }

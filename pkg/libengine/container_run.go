@@ -57,7 +57,7 @@ func (e *Engine) ContainerRun(ctx context.Context, s *specgen.SpecGenerator, opt
 	})
 	if err != nil {
 		if s.Remove {
-			if _, rerr := e.ContainerRemove(context.WithoutCancel(ctx), []string{created.ID}, ContainerRemoveOptions{Force: true}); rerr != nil {
+			if _, rerr := e.ContainerRemove(context.WithoutCancel(ctx), []string{created.ID}, ContainerRemoveOptions{Force: true, Volumes: true}); rerr != nil {
 				logrus.Warnf("remove %s after failed start: %v", created.Name, rerr)
 			}
 		}

@@ -81,10 +81,23 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 			}
 		}
 	}()
+	logrus.Debugf("start %s: mounting volumes", c.Name)
+	mountSources, err := e.mountCtrVolumes(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			e.unmountCtrVolumes(context.WithoutCancel(ctx), c)
+		}
+	}()
 	logrus.Debugf("start %s: generating spec", c.Name)
-	spec, err := e.generateSpec(c, rootfs, runDir)
+	spec, err := e.generateSpec(c, rootfs, runDir, mountSources)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	if err := e.fillCtrVolumes(ctx, c, rootfs, mountSources, spec.Process.User); err != nil {
+		return nil, err
 	}
 	if err := checkExecutable(spec, rootfs, c.cfg.Spec.Mounts); err != nil {
 		return nil, err
@@ -135,7 +148,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 		return nil, err
 	}
 	c.State = st
-	e.event(ctx, "container", "start", c.ID, c.Name, nil)
+	e.ctrEvent(ctx, c.Container, "start", nil)
 	logrus.Debugf("start %s: running", c.Name)
 	return started, nil
 }
@@ -160,8 +173,9 @@ func attachBeforeStart(ctx context.Context, socket string, streams monitor.Attac
 	}
 }
 
-// generateSpec writes the container's /etc files and builds its OCI spec.
-func (e *Engine) generateSpec(c *ctr, rootfs, runDir string) (*specs.Spec, error) {
+// generateSpec writes the container's /etc files and builds its OCI spec;
+// mountSources are the host directories of its volume and image mounts.
+func (e *Engine) generateSpec(c *ctr, rootfs, runDir string, mountSources map[string]string) (*specs.Spec, error) {
 	s := c.cfg.Spec
 	hostHosts, _ := os.ReadFile("/etc/hosts")
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
@@ -177,10 +191,14 @@ func (e *Engine) generateSpec(c *ctr, rootfs, runDir string) (*specs.Spec, error
 		EtcGroup:      readContainerFile(rootfs, "/etc/group"),
 		EtcHosts:      readContainerFile(rootfs, "/etc/hosts"),
 		HostEtcHosts:  hostHosts, HostResolvConf: hostResolv, HostHostname: hostname,
-		Debugf: func(format string, args ...any) { logrus.Debugf(c.Name+": "+format, args...) },
+		MountSources: mountSources,
+		Debugf:       func(format string, args ...any) { logrus.Debugf(c.Name+": "+format, args...) },
 	}
 	if !env.Rootless {
 		env.CgroupParent = "/engine"
+	}
+	if err := e.userNSEnv(c.ID, &env); err != nil {
+		return nil, err
 	}
 	if s.Security.Privileged {
 		var err error
@@ -197,7 +215,11 @@ func (e *Engine) generateSpec(c *ctr, rootfs, runDir string) (*specs.Spec, error
 			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
 	}
-	return specgen.Generate(s, c.cfg.ImageConfig, env)
+	spec, err := specgen.Generate(s, c.cfg.ImageConfig, env)
+	if err != nil {
+		return nil, err
+	}
+	return spec, chownBindSources(s, spec)
 }
 
 // monitorConfig describes the container to its monitor process.

@@ -121,7 +121,9 @@ func (e *Engine) stopLocked(ctx context.Context, c *ctr, timeout uint) error {
 		if timeout > 0 {
 			logrus.Infof("container %s did not stop within %ds of %s: killing it", c.Name, timeout, unix.SignalName(sig))
 		}
-		if err := rt.Kill(ctx, c.ID, unix.SIGKILL, true); err != nil && !gone(err) {
+		// Killing the init of a PID namespace kills all of it; --all needs
+		// the container's cgroup, which rootless ones on cgroup v1 lack.
+		if err := rt.Kill(ctx, c.ID, unix.SIGKILL, c.cfg.Spec.Namespaces.PID == "host"); err != nil && !gone(err) {
 			return fmt.Errorf("kill %s: %w", c.Name, err)
 		}
 		if c.State.Status == define.StatusPaused {
@@ -134,7 +136,7 @@ func (e *Engine) stopLocked(ctx context.Context, c *ctr, timeout uint) error {
 	if _, err := e.cleanupLocked(ctx, c, true); err != nil {
 		return err
 	}
-	e.event(ctx, "container", "stop", c.ID, c.Name, nil)
+	e.ctrEvent(ctx, c.Container, "stop", nil)
 	return nil
 }
 
@@ -195,7 +197,7 @@ func (e *Engine) ContainerKill(ctx context.Context, names []string, opts Contain
 		if err := rt.Kill(ctx, c.ID, sig, false); err != nil {
 			return fmt.Errorf("kill %s: %w", c.Name, err)
 		}
-		e.event(ctx, "container", "kill", c.ID, c.Name, map[string]string{"signal": unix.SignalName(sig)})
+		e.ctrEvent(ctx, c.Container, "kill", map[string]string{"signal": unix.SignalName(sig)})
 		return nil
 	})
 }
@@ -240,6 +242,6 @@ func (e *Engine) setPaused(ctx context.Context, c *ctr, pause, skipOthers bool) 
 	if err := e.db.UpdateState(ctx, c.ID, c.State); err != nil {
 		return err
 	}
-	e.event(ctx, "container", verb, c.ID, c.Name, nil)
+	e.ctrEvent(ctx, c.Container, verb, nil)
 	return nil
 }

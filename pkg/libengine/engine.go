@@ -60,6 +60,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store at %s with driver %q: %w (pick another with --storage-driver)", storeOpts.GraphRoot, storeOpts.GraphDriverName, err)
 	}
+	if source == "auto-detected" && config.Rootless() {
+		source = rootlessDriverSource(store)
+	}
 	if opts.TmpDir != "" {
 		cfg.Engine.TmpDir = opts.TmpDir
 	}
@@ -121,6 +124,25 @@ func storeOptions(cfg *config.Config, opts Options) (storagetypes.StoreOptions, 
 		*p = abs
 	}
 	return so, source, nil
+}
+
+// rootlessDriverSource says which driver the store picked by itself for an
+// unprivileged user, and why. In the user namespace the store tries native
+// overlay (kernels since 5.11 mount it there), then overlay through
+// fuse-overlayfs, then vfs; no ID map options are needed, as it sees the
+// namespace's ids.
+func rootlessDriverSource(store storage.Store) string {
+	switch store.GraphDriverName() {
+	case "overlay":
+		flag, _ := os.ReadFile(filepath.Join(store.GraphRoot(), "overlay", ".has-mount-program"))
+		if strings.TrimSpace(string(flag)) == "true" {
+			return "auto-detected: overlay through fuse-overlayfs, as the kernel refused a native overlay mount in the user namespace"
+		}
+		return "auto-detected: native overlay, which the kernel allows in the user namespace"
+	case "vfs":
+		return "auto-detected: vfs, as neither native overlay nor fuse-overlayfs works in the user namespace (install fuse-overlayfs for faster containers)"
+	}
+	return "auto-detected"
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -2,6 +2,7 @@ package libengine
 
 import (
 	"context"
+	"maps"
 
 	"github.com/engine-oss/engine/pkg/libengine/state"
 	"github.com/sirupsen/logrus"
@@ -13,4 +14,14 @@ func (e *Engine) event(ctx context.Context, typ, action, id, name string, attrs 
 	if err := e.db.AddEvent(ctx, state.Event{Type: typ, Action: action, ID: id, Name: name, Attributes: attrs}); err != nil {
 		logrus.Warnf("event log: %v", err)
 	}
+}
+
+// ctrEvent records a container event with what podman attaches to one: the
+// container's labels and its image (attribute "image"), then attrs.
+func (e *Engine) ctrEvent(ctx context.Context, c *state.Container, action string, attrs map[string]string) {
+	all := map[string]string{}
+	maps.Copy(all, c.Labels)
+	maps.Copy(all, attrs)
+	all[eventAttrImage] = c.ImageName
+	e.event(ctx, "container", action, c.ID, c.Name, all)
 }

@@ -105,6 +105,7 @@ func (e *Engine) ImageImport(ctx context.Context, source string, opts ImportOpti
 	if err != nil {
 		return "", fmt.Errorf("import %s: %w", source, err)
 	}
+	e.event(ctx, "image", "import", id, display, nil)
 	return id, nil
 }
 

@@ -101,6 +101,7 @@ func (e *Engine) ImageLoad(ctx context.Context, opts LoadOptions) ([]string, err
 	}
 	var out []string
 	for _, l := range loaded {
+		e.event(ctx, "image", "loadfromarchive", l.ID, display, nil)
 		if len(l.Names) == 0 {
 			out = append(out, "sha256:"+l.ID)
 		}

@@ -60,6 +60,7 @@ func (e *Engine) ImagePrune(ctx context.Context, opts PruneOptions) ([]PruneRepo
 				errs = append(errs, fmt.Errorf("prune image %s: %w", img.ID, err))
 				continue
 			}
+			e.event(ctx, "image", "remove", img.ID, img.ID, nil)
 			reports = append(reports, PruneReport{ID: img.ID, Size: sum.Size})
 			removed++
 		}

@@ -66,7 +66,12 @@ const (
 // Errors wrap define.ErrNoSuchImage when the source has no such image, tag or
 // platform, define.ErrNotAuthenticated when the registry refuses the
 // credentials, and define.ErrInvalidArg for malformed names or options.
-func (e *Engine) ImagePull(ctx context.Context, name string, opts PullOptions) ([]string, error) {
+func (e *Engine) ImagePull(ctx context.Context, name string, opts PullOptions) (pulled []string, retErr error) {
+	defer func() {
+		for _, id := range pulled {
+			e.event(ctx, "image", "pull", id, name, nil)
+		}
+	}()
 	sys, err := e.systemContext(opts.RegistryOptions)
 	if err != nil {
 		return nil, err

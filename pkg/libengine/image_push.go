@@ -102,6 +102,7 @@ func (e *Engine) ImagePush(ctx context.Context, src, dest string, opts PushOptio
 	if err != nil {
 		return "", fmt.Errorf("digest of the manifest pushed to %s: %w", dest, err)
 	}
+	e.event(ctx, "image", "push", img.ID, dest, nil)
 	if opts.DigestFile != "" {
 		if err := os.WriteFile(opts.DigestFile, []byte(d.String()), 0o644); err != nil {
 			return d, fmt.Errorf("--digestfile: %w", err)

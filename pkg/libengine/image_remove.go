@@ -83,6 +83,7 @@ func (e *Engine) removeImage(ctx context.Context, img *storage.Image, matched st
 			if err := e.store.RemoveNames(img.ID, []string{matched}); err != nil {
 				return RemoveReport{}, fmt.Errorf("untag %s: %w", matched, err)
 			}
+			e.imageEvents(ctx, "untag", img.ID, []string{matched})
 			return RemoveReport{Untagged: []string{matched}}, nil
 		}
 		if !opts.Force {
@@ -109,6 +110,8 @@ func (e *Engine) removeImage(ctx context.Context, img *storage.Image, matched st
 		}
 		return RemoveReport{}, fmt.Errorf("delete image %s: %w", img.ID, err)
 	}
+	e.imageEvents(ctx, "untag", img.ID, img.Names)
+	e.event(ctx, "image", "remove", img.ID, img.ID, nil)
 	return RemoveReport{Untagged: img.Names, Deleted: img.ID}, nil
 }
 

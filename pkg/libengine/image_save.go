@@ -52,7 +52,12 @@ type saveItem struct {
 //
 // Errors wrap define.ErrNoSuchImage for unknown names and
 // define.ErrInvalidArg for option combinations the format cannot hold.
-func (e *Engine) ImageSave(ctx context.Context, names []string, opts SaveOptions) error {
+func (e *Engine) ImageSave(ctx context.Context, names []string, opts SaveOptions) (retErr error) {
+	defer func() {
+		if retErr == nil {
+			e.imageEvents(ctx, "save", "", names)
+		}
+	}()
 	format := firstNonEmpty(opts.Format, FormatDockerArchive)
 	switch format {
 	case FormatDockerArchive, FormatOCIArchive:

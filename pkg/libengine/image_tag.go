@@ -31,6 +31,7 @@ func (e *Engine) ImageTag(ctx context.Context, name string, tags []string) error
 	if err := e.store.AddNames(img.ID, names); err != nil {
 		return fmt.Errorf("tag image %s: %w", img.ID, err)
 	}
+	e.imageEvents(ctx, "tag", img.ID, names)
 	return nil
 }
 
@@ -59,6 +60,7 @@ func (e *Engine) ImageUntag(ctx context.Context, name string, tags []string) err
 	if err := e.store.RemoveNames(img.ID, names); err != nil {
 		return fmt.Errorf("untag image %s: %w", img.ID, err)
 	}
+	e.imageEvents(ctx, "untag", img.ID, names)
 	return nil
 }
 

@@ -52,6 +52,10 @@ func (e *Engine) refreshAfterReboot(ctx context.Context) error {
 			logrus.Debugf("container %s was %s before a reboot: now exited", c.Name, c.State.Status)
 		}
 	}
+	// No volume's device is mounted after a reboot.
+	if err := e.db.ResetVolumeMounts(ctx); err != nil {
+		return err
+	}
 	if err := os.WriteFile(marker, nil, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", marker, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	imgspec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Names of the files the caller writes into GenerateEnv.RunDir (see
@@ -50,7 +51,7 @@ func RunDirFiles(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (ma
 		HostsFile:      hosts,
 		ResolvConfFile: RenderResolvConf(env.HostResolvConf, s.DNSServers, s.DNSSearch, s.DNSOptions, hostNetwork),
 	}
-	_, user := effectiveUser(s, img)
+	_, user := effectiveUser(s, img, env)
 	entry, err := PasswdEntry(env.EtcPasswd, env.EtcGroup, user, effectiveWorkDir(s, img))
 	if err != nil {
 		return nil, err
@@ -332,6 +333,20 @@ func resolveUser(flag, spec string, passwd, group []byte, groupAdd []string) (ex
 		}
 	}
 	return u, nil
+}
+
+// ResolveUser resolves a "user[:group]" spec (names or numbers, "" for
+// root) against a container's /etc/passwd and /etc/group the way Generate
+// resolves the container's own user, for what acts in a container later:
+// exec's --user, the owner of files cp copies in. It returns the identity
+// and the user's home directory ("/" when passwd gives none). flag names
+// the source of spec in errors, which wrap define.ErrInvalidArg.
+func ResolveUser(flag, spec string, passwd, group []byte) (specs.User, string, error) {
+	u, err := resolveUser(flag, spec, passwd, group, nil)
+	if err != nil {
+		return specs.User{}, "", err
+	}
+	return specs.User{UID: u.uid, GID: u.gid, AdditionalGids: u.sgids}, u.home, nil
 }
 
 // PasswdEntry returns the /etc/passwd line podman adds when the container

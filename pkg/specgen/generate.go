@@ -33,6 +33,15 @@ type GenerateEnv struct {
 	// CgroupParent is the parent cgroup: a systemd slice ("machine.slice")
 	// or a cgroupfs path ("/engine"). Empty leaves the path to the runtime.
 	CgroupParent string
+	// UIDMap and GIDMap are the maps of the container's own user namespace
+	// (container IDs to the engine's), those its root filesystem was made
+	// with (see SpecGenerator.ContainerIDMaps); required when
+	// Namespaces.User or IDMappings ask for one. Empty shares the engine's.
+	UIDMap, GIDMap []specs.LinuxIDMapping
+	// EngineGIDMap is the GID map of the user namespace the engine runs in
+	// (its /proc/self/gid_map); nil means every GID. A container without
+	// GID 5 gets /dev/pts without gid=5, which the kernel would refuse.
+	EngineGIDMap []specs.LinuxIDMapping
 	// HostRlimits are the limits the runtime cannot raise: the engine's own
 	// rlimits when it lacks CAP_SYS_RESOURCE. Any limit, default or
 	// requested, above the hard limit of the same type is lowered to it and
@@ -52,6 +61,10 @@ type GenerateEnv struct {
 	// /etc/group and /etc/hosts (nil when absent): the first two resolve
 	// --user and --group-add names, and RunDirFiles builds on all three.
 	EtcPasswd, EtcGroup, EtcHosts []byte
+	// MountSources maps the destination of each volume and image mount of
+	// the spec to the host directory the caller prepared for it (required
+	// for those mounts): Generate bind-mounts it.
+	MountSources map[string]string
 	// HostEtcHosts, HostResolvConf and HostHostname are the host's
 	// /etc/hosts, /etc/resolv.conf and hostname, for RunDirFiles.
 	HostEtcHosts, HostResolvConf []byte
@@ -110,7 +123,7 @@ func Generate(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (*spec
 	if env.ID == "" || !path.IsAbs(env.RootFS) || (env.CgroupVersion != 1 && env.CgroupVersion != 2) {
 		return nil, invalid("GenerateEnv needs an ID, an absolute RootFS and a CgroupVersion of 1 or 2 (got %q, %q, %d)", env.ID, env.RootFS, env.CgroupVersion)
 	}
-	userFlag, userSpec := effectiveUser(s, img)
+	userFlag, userSpec := effectiveUser(s, img, env)
 	user, err := resolveUser(userFlag, userSpec, env.EtcPasswd, env.EtcGroup, s.GroupAdd)
 	if err != nil {
 		return nil, err
@@ -172,6 +185,7 @@ func Generate(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (*spec
 	}
 	for _, opt := range []specOpt{
 		withNamespaces(s.Namespaces, env.CgroupVersion),
+		withUserNamespace(s.Namespaces, env),
 		withMounts(defaultMounts, userMounts),
 		withCapabilities(s.Security, user.uid == 0, env.BoundingSet),
 		withMaskedPaths(s.Security.Privileged, env.Rootless && s.Namespaces.networkMode() == "host"),
@@ -188,11 +202,17 @@ func Generate(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (*spec
 	return spec, nil
 }
 
-// effectiveUser returns the user spec the container runs as, --user or
-// else the image's USER, and where it came from, for messages.
-func effectiveUser(s *SpecGenerator, img imgspec.ImageConfig) (source, user string) {
+// effectiveUser returns the user spec the container runs as, --user, else
+// keep-id's user, else the image's USER, and where it came from, for
+// messages.
+func effectiveUser(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (source, user string) {
 	if s.User != "" {
 		return "--user", s.User
+	}
+	if u, _ := ParseUserNS(s.Namespaces.User); u.Mode == UserNSKeepID {
+		if user := keepIDUser(env); user != "" {
+			return "--userns keep-id", user
+		}
 	}
 	return "image USER", img.User
 }

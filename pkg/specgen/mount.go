@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -23,17 +22,18 @@ const (
 	MountTypeTmpfs = "tmpfs"
 )
 
-// ParseMountVolumeFlag parses -v/--volume "HOST-PATH:CONTAINER-PATH[:OPTIONS]"
-// into a bind mount. The host path must be absolute or start with "." (made
-// absolute against the working directory, as podman) and must exist; a name
-// instead of a path is a named volume and a lone path an anonymous one,
-// which return define.ErrNotImplemented, as do the O, U and idmap options.
-// Other errors wrap define.ErrInvalidArg.
+// ParseMountVolumeFlag parses -v/--volume "SOURCE:CONTAINER-PATH[:OPTIONS]"
+// or "CONTAINER-PATH". A SOURCE that is an absolute path or starts with "."
+// (made absolute against the working directory, as podman) is a bind
+// mount of that host path, which must exist; any other SOURCE is the name
+// of a volume, and a lone CONTAINER-PATH gets an anonymous volume. The O
+// and idmap options return define.ErrNotImplemented; other errors wrap
+// define.ErrInvalidArg.
 func ParseMountVolumeFlag(value string) (Mount, error) {
 	parts := strings.Split(value, ":")
 	switch {
 	case len(parts) == 1:
-		return Mount{}, notImplemented("-v %q: anonymous volumes are not supported yet: bind a host directory with -v HOST-DIR:%s", value, value)
+		return volumeMount(value, Mount{Type: MountTypeVolume, Destination: parts[0]})
 	case len(parts) > 3:
 		return Mount{}, invalid("-v %q: too many colons: use HOST-PATH:CONTAINER-PATH[:OPTIONS]", value)
 	}
@@ -51,13 +51,26 @@ func ParseMountVolumeFlag(value string) (Mount, error) {
 		}
 		m.Source = abs
 	case !path.IsAbs(m.Source):
-		return Mount{}, notImplemented("-v %q: named volumes are not supported yet: use an absolute host path (e.g. -v /srv/%s:%s)", value, m.Source, m.Destination)
+		if !ValidVolumeName(m.Source) {
+			return Mount{}, invalid("-v %q: %q is neither an absolute host path nor a volume name: use /HOST/PATH, ./PATH, or a volume name (%s)",
+				value, m.Source, VolumeNameHint)
+		}
+		m.Type = MountTypeVolume
+		return volumeMount(value, m)
 	}
 	if err := checkMount("-v "+value, m); err != nil {
 		return Mount{}, err
 	}
-	if _, err := os.Stat(m.Source); err != nil {
-		return Mount{}, bindSourceError("-v "+value, m.Source, err)
+	if err := statBindSource("-v "+value, m.Source); err != nil {
+		return Mount{}, err
+	}
+	return m, nil
+}
+
+// volumeMount checks the volume mount -v value gave.
+func volumeMount(value string, m Mount) (Mount, error) {
+	if err := checkMount("-v "+value, m); err != nil {
+		return Mount{}, err
 	}
 	return m, nil
 }
@@ -77,10 +90,12 @@ func checkMount(what string, m Mount) error {
 			return invalid("%s: host path %q is not absolute: use an absolute path", what, m.Source)
 		}
 	case MountTypeTmpfs:
-	case "volume", "image":
-		return notImplemented("%s: %s mounts are not supported yet: use type=bind or type=tmpfs", what, m.Type)
+	case MountTypeVolume, MountTypeImage:
+		if err := checkVolumeMount(what, m); err != nil {
+			return err
+		}
 	default:
-		return invalid("%s: unknown mount type %q: use bind or tmpfs", what, m.Type)
+		return invalid("%s: unknown mount type %q: use bind, volume, tmpfs or image", what, m.Type)
 	}
 	if !path.IsAbs(m.Destination) {
 		return invalid("%s: container path %q is not absolute: use an absolute path (e.g. /data)", what, m.Destination)
@@ -99,13 +114,18 @@ var mountOptionGroups = [][]string{
 	{"bind", "rbind"},
 	{"z", "Z"},
 	{"tmpcopyup", "notmpcopyup"},
+	{"copy", "nocopy"},
+	{"U"},
 }
 
 // Options that only make sense for one mount type.
 var (
-	bindOnlyOptions  = []string{"bind", "rbind", "z", "Z"}
+	bindOnlyOptions  = []string{"bind", "rbind"}
 	tmpfsOnlyOptions = []string{"tmpcopyup", "notmpcopyup"}
-	tmpfsKeyOptions  = map[string]*regexp.Regexp{
+	copyUpOptions    = []string{"copy", "nocopy"}
+	// z and Z (SELinux relabelling) apply to host paths and volumes.
+	relabelOptions  = []string{"z", "Z"}
+	tmpfsKeyOptions = map[string]*regexp.Regexp{
 		"size":      regexp.MustCompile(`^\d+[kKmMgG%]?$`),
 		"nr_inodes": regexp.MustCompile(`^\d+[kKmMgG%]?$`),
 		"nr_blocks": regexp.MustCompile(`^\d+[kKmMgG%]?$`),
@@ -120,7 +140,7 @@ func checkMountOptions(what, typ string, opts []string) error {
 	for _, o := range opts {
 		key, val, hasVal := strings.Cut(o, "=")
 		switch {
-		case o == "O" || o == "U" || key == "idmap":
+		case o == "O" || (o == "U" && typ != MountTypeVolume && typ != MountTypeBind) || key == "idmap":
 			return notImplemented("%s: the %s option is not supported yet: drop it", what, key)
 		case hasVal:
 			re, ok := tmpfsKeyOptions[key]
@@ -136,7 +156,9 @@ func checkMountOptions(what, typ string, opts []string) error {
 			seen[key] = o
 			continue
 		case slices.Contains(bindOnlyOptions, o) && typ != MountTypeBind,
-			slices.Contains(tmpfsOnlyOptions, o) && typ != MountTypeTmpfs:
+			slices.Contains(tmpfsOnlyOptions, o) && typ != MountTypeTmpfs,
+			slices.Contains(copyUpOptions, o) && typ != MountTypeVolume,
+			slices.Contains(relabelOptions, o) && typ != MountTypeBind && typ != MountTypeVolume:
 			return invalid("%s: option %q does not apply to a %s mount: drop it", what, o, typ)
 		}
 		group := optionGroup(o)
@@ -190,7 +212,8 @@ func tmpfsOptions(opts []string) []string {
 // bindOptions completes a bind mount's options as podman: rbind, rprivate
 // and rw unless chosen, and nosuid, nodev and noexec when the source's
 // filesystem has them (a rootless runtime cannot clear those locked flags).
-// SELinux relabel options z and Z are dropped: the engine does no labelling.
+// SELinux relabel options z and Z are dropped: the engine does no labelling;
+// so is U, which the engine acts on before the container starts (see Chown).
 // A missing source is an error naming it, wrapping define.ErrInvalidArg.
 func bindOptions(what, source string, opts []string) ([]string, error) {
 	var st unix.Statfs_t
@@ -203,7 +226,7 @@ func bindOptions(what, source string, opts []string) ([]string, error) {
 // completeBindOptions is bindOptions once the source filesystem's statfs
 // flags are known.
 func completeBindOptions(opts []string, fsFlags int64) []string {
-	out := slices.DeleteFunc(slices.Clone(opts), func(o string) bool { return o == "z" || o == "Z" })
+	out := slices.DeleteFunc(slices.Clone(opts), func(o string) bool { return o == "z" || o == "Z" || o == "U" })
 	for _, def := range []string{"rbind", "rprivate", "rw"} {
 		if !hasOptionOf(opts, def) {
 			out = append(out, def)
@@ -236,6 +259,16 @@ func containerMounts(s *SpecGenerator, env GenerateEnv, userSpec, cwd, initPath 
 			user = append(user, specs.Mount{Destination: m.Destination, Type: MountTypeBind, Source: m.Source, Options: opts})
 		case MountTypeTmpfs:
 			user = append(user, specs.Mount{Destination: m.Destination, Type: MountTypeTmpfs, Source: "tmpfs", Options: tmpfsOptions(m.Options)})
+		case MountTypeVolume, MountTypeImage:
+			src := env.MountSources[m.Destination]
+			if src == "" {
+				return nil, nil, invalid("%s: the engine prepared no host directory for this %s mount", what, m.Type)
+			}
+			opts, err := bindOptions(what, src, volumeBindOptions(m))
+			if err != nil {
+				return nil, nil, err
+			}
+			user = append(user, specs.Mount{Destination: m.Destination, Type: MountTypeBind, Source: src, Options: opts})
 		}
 	}
 	for _, dest := range slices.Sorted(maps.Keys(s.Tmpfs)) {
@@ -284,9 +317,13 @@ func systemMounts(s *SpecGenerator, env GenerateEnv) []specs.Mount {
 	} else {
 		m = append(m, specs.Mount{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}})
 	}
+	pts := []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}
+	if !gid5Mapped(env) {
+		pts = pts[:len(pts)-1]
+	}
 	m = append(m,
 		specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-		specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: pts},
 	)
 	if ns.IPC == "host" {
 		m = append(m, bindMount("/dev/shm", "/dev/shm", "rbind", "nosuid", "noexec", "nodev"))

@@ -50,8 +50,12 @@ type SpecGenerator struct {
 	Terminal bool `json:"terminal,omitempty"`
 	Stdin    bool `json:"stdin,omitempty"`
 
-	// Mounts are bind mounts and tmpfs mounts (-v, --mount), in order.
+	// Mounts are bind, tmpfs, volume and image mounts (-v, --mount), in order.
 	Mounts []Mount `json:"mounts,omitempty"`
+	// VolumesFrom lists --volumes-from values, "CONTAINER[:OPTIONS]"; the
+	// engine copies those containers' volume and bind mounts into Mounts
+	// when it creates the container.
+	VolumesFrom []string `json:"volumesFrom,omitempty"`
 	// Tmpfs maps a destination to its comma-separated options (--tmpfs).
 	Tmpfs map[string]string `json:"tmpfs,omitempty"`
 
@@ -63,6 +67,9 @@ type SpecGenerator struct {
 	Resources  Resources  `json:"resources"`
 	Security   Security   `json:"security"`
 	Namespaces Namespaces `json:"namespaces"`
+	// IDMappings are --uidmap and --gidmap: a user namespace for the
+	// container with these maps. Namespaces.User must then be empty.
+	IDMappings IDMappings `json:"idMappings,omitzero"`
 
 	// Ulimits are --ulimit values as ParseUlimit returns them. They replace
 	// the defaults of the same type.
@@ -103,10 +110,13 @@ type SpecGenerator struct {
 	Pull string `json:"pull,omitempty"`
 }
 
-// Mount is one mount in the container. Type is "bind" or "tmpfs" (volumes
-// come later); Source is an absolute host path for a bind mount; Destination
-// is absolute; Options are mount(8)-style options such as "ro", "rprivate",
-// "size=64m". Generate adds podman's default options for those not given.
+// Mount is one mount in the container. Type is "bind", "tmpfs", "volume" or
+// "image". Source is an absolute host path for a bind mount, a volume name
+// for a volume mount (empty for an anonymous volume, which the engine
+// creates and names), and an image for an image mount (the engine stores
+// its ID). Destination is absolute; Options are mount(8)-style options such
+// as "ro", "rprivate", "size=64m", plus "nocopy" and "U" for volumes.
+// Generate adds podman's default options for those not given.
 type Mount struct {
 	Type        string   `json:"type"`
 	Source      string   `json:"source,omitempty"`
@@ -169,6 +179,11 @@ type Namespaces struct {
 	IPC    string `json:"ipc,omitempty"`
 	UTS    string `json:"uts,omitempty"`
 	Cgroup string `json:"cgroup,omitempty"`
+	// User is --userns: "" or "host" shares the engine's user namespace
+	// (for an unprivileged user, the one the engine runs in);
+	// "keep-id[:uid=N,gid=N]", "nomap" and "auto[:size=N]" make one for the
+	// container (see ContainerIDMaps); "ns:PATH" joins one.
+	User string `json:"user,omitempty"`
 }
 
 // readOnlyTmpfs reports whether --read-only also mounts tmpfs on /run, /tmp

@@ -24,6 +24,7 @@ func (s *SpecGenerator) Validate() error {
 	for _, check := range []func() error{
 		s.validateBasics,
 		s.validateNamespaces,
+		s.validateUserNS,
 		s.validateMounts,
 		s.validateResources,
 		s.validateSecurity,
@@ -164,6 +165,11 @@ func (s *SpecGenerator) validateMounts() error {
 			return err
 		}
 		if err := claim("--tmpfs "+dest, dest); err != nil {
+			return err
+		}
+	}
+	for _, v := range s.VolumesFrom {
+		if _, _, err := ParseVolumesFrom(v); err != nil {
 			return err
 		}
 	}

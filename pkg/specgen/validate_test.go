@@ -73,7 +73,12 @@ func TestValidate(t *testing.T) {
 		}, define.ErrInvalidArg, []string{"--sysctl kernel.msgmax", "--ipc host"}},
 		{"shm-size with host ipc", func(s *SpecGenerator) { s.ShmSize, s.Namespaces.IPC = ptr(int64(1)), "host" }, define.ErrInvalidArg, []string{"--shm-size"}},
 		{"negative shm-size", func(s *SpecGenerator) { s.ShmSize = ptr(int64(-1)) }, define.ErrInvalidArg, []string{"--shm-size"}},
-		{"volume mount", func(s *SpecGenerator) { s.Mounts = []Mount{{Type: "volume", Source: "data", Destination: "/d"}} }, define.ErrNotImplemented, []string{"volume mounts"}},
+		{"bad volume name", func(s *SpecGenerator) { s.Mounts = []Mount{{Type: "volume", Source: "a/b", Destination: "/d"}} }, define.ErrInvalidArg, []string{"mount on /d", "invalid volume name"}},
+		{"image mount without image", func(s *SpecGenerator) { s.Mounts = []Mount{{Type: "image", Destination: "/d"}} }, define.ErrInvalidArg, []string{"mount on /d", "image is missing"}},
+		{"rw image mount", func(s *SpecGenerator) {
+			s.Mounts = []Mount{{Type: "image", Source: "busybox", Destination: "/d", Options: []string{"rw"}}}
+		}, define.ErrInvalidArg, []string{"always read-only"}},
+		{"bad volumes-from", func(s *SpecGenerator) { s.VolumesFrom = []string{"web:bogus"} }, define.ErrInvalidArg, []string{"--volumes-from", "bogus"}},
 		{"relative bind source", func(s *SpecGenerator) { s.Mounts = []Mount{{Type: "bind", Source: "data", Destination: "/d"}} }, define.ErrInvalidArg, []string{"mount on /d"}},
 		{"duplicate destination", func(s *SpecGenerator) {
 			s.Mounts = []Mount{{Type: "tmpfs", Destination: "/run/"}}

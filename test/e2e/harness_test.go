@@ -139,6 +139,7 @@ func newEngine(t *testing.T) *Engine {
 			cmd := exec.Command(engineBinary, "--root", e.Root, "--runroot", e.RunRoot, "rm", "-a", "-f", "-t", "0")
 			cmd.Env = e.Env
 			_ = cmd.Run()
+			waitMonitorsGone(e.RunRoot)
 		}
 		unmountUnder(t, base)
 	})
@@ -159,6 +160,19 @@ func newEngine(t *testing.T) *Engine {
 		"CONTAINERS_REGISTRIES_CONF="+registriesConf,
 	)
 	return e
+}
+
+// waitMonitorsGone waits (up to 10s) for the container monitors of a
+// store to exit: each runs its container's exit command, which opens the
+// store, after the container is gone, and would recreate files under it
+// while the test's directory is being removed.
+func waitMonitorsGone(runRoot string) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if exec.Command("pgrep", "-f", "engine-monitor "+runRoot+"/").Run() != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // unmountUnder detaches every mount at or below dir, deepest first.

@@ -101,7 +101,7 @@ func TestImageInspect(t *testing.T) {
 		t.Errorf("inspect nosuch: stdout %q stderr %q", r.Stdout, r.Stderr)
 	}
 	r = e.MustFail(125, "inspect", "--format", "{{.Id}}", ref, "nosuch")
-	if r.Stdout != id+"\n" || !strings.Contains(r.Stderr, `no such object "nosuch"`) {
+	if r.Stdout != id+"\n" || !strings.Contains(r.Stderr, `no such object: "nosuch"`) {
 		t.Errorf("inspect REF nosuch: stdout %q stderr %q", r.Stdout, r.Stderr)
 	}
 	e.MustFail(125, "inspect", "--type", "container", ref)

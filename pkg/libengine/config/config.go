@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
+	"github.com/engine-oss/engine/pkg/rootless"
 )
 
 //go:embed default.toml
@@ -83,8 +84,9 @@ func Paths() []string {
 	return paths
 }
 
-// Rootless reports whether the engine runs without root privileges.
-func Rootless() bool { return os.Geteuid() != 0 }
+// Rootless reports whether the engine runs for an unprivileged user, in or
+// before entering its user namespace (see package rootless).
+func Rootless() bool { return rootless.Enabled() }
 
 // UserConfigDir is $XDG_CONFIG_HOME or ~/.config.
 func UserConfigDir() (string, error) {
@@ -119,7 +121,7 @@ func RuntimeDir() string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return d
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("engine-run-%d", os.Geteuid()))
+	return rootless.FallbackRuntimeDir()
 }
 
 // DefaultRoot is where the engine keeps images and containers when neither

@@ -22,6 +22,16 @@ var (
 	ErrUnsupportedFormat = errors.New("unsupported format")
 	ErrImageHasManyTags  = errors.New("image has more than one tag")
 	ErrNoSuchTag         = errors.New("tag not known")
+	ErrNoSuchVolume      = errors.New("no such volume")
+	ErrVolumeExists      = errors.New("volume already exists")
+	ErrVolumeInUse       = errors.New("volume is being used")
+	ErrNoSuchNetwork     = errors.New("network not found")
+	ErrNetworkExists     = errors.New("network already exists")
+	ErrNetworkInUse      = errors.New("network is being used")
+	ErrNetworkConnected  = errors.New("container is already connected to the network")
+	ErrNotConnected      = errors.New("container is not connected to the network")
+	ErrPortInUse         = errors.New("port is already in use")
+	ErrAddressInUse      = errors.New("address is already in use")
 )
 
 // ExitError carries a process exit code other than the engine's 125.

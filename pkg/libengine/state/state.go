@@ -29,6 +29,9 @@ type Container struct {
 	// Config is the engine's description of the container (JSON), opaque here.
 	Config []byte
 	State  ContainerState
+	// Volumes names the volumes the container mounts. AddContainer records
+	// them with the container; while it exists, they cannot be removed.
+	Volumes []string
 }
 
 // ContainerState is the part of a record that changes while it lives.
@@ -123,6 +126,27 @@ var migrations = []string{
 		attributes TEXT NOT NULL
 	);
 	CREATE INDEX events_time ON events(time);`,
+	// 2: volumes, and which containers mount them.
+	`CREATE TABLE volumes (
+		name TEXT PRIMARY KEY,
+		driver TEXT NOT NULL,
+		mountpoint TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		labels TEXT NOT NULL,
+		options TEXT NOT NULL,
+		anonymous INTEGER NOT NULL DEFAULT 0,
+		uid INTEGER NOT NULL DEFAULT -1,
+		gid INTEGER NOT NULL DEFAULT -1,
+		needs_copy_up INTEGER NOT NULL DEFAULT 0,
+		needs_chown INTEGER NOT NULL DEFAULT 0,
+		mount_count INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE container_volumes (
+		container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+		volume TEXT NOT NULL REFERENCES volumes(name) ON DELETE RESTRICT,
+		PRIMARY KEY (container_id, volume)
+	);
+	CREATE INDEX container_volumes_volume ON container_volumes(volume);`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {
@@ -164,9 +188,15 @@ func (d *DB) migrate(ctx context.Context) error {
 const containerColumns = `id, name, image_id, image_name, command, labels, created, config,
 	status, pid, monitor_pid, exit_code, started_at, finished_at, restart_count, stopped_by_user, error`
 
-// AddContainer inserts a new record. A taken name gives define.ErrCtrExists.
+// AddContainer inserts a new record with its volumes. A taken name gives
+// define.ErrCtrExists; a volume that does not exist define.ErrNoSuchVolume.
 func (d *DB) AddContainer(ctx context.Context, c *Container) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO containers (`+containerColumns+`)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("add container %s: %w", c.Name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	_, err = tx.ExecContext(ctx, `INSERT INTO containers (`+containerColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.ImageID, c.ImageName, mustJSON(c.Command), mustJSON(c.Labels), c.Created.UnixNano(), c.Config,
 		string(c.State.Status), c.State.Pid, c.State.MonitorPid, c.State.ExitCode,
@@ -176,6 +206,12 @@ func (d *DB) AddContainer(ctx context.Context, c *Container) error {
 		return fmt.Errorf("name %q: %w", c.Name, define.ErrCtrExists)
 	}
 	if err != nil {
+		return fmt.Errorf("add container %s: %w", c.Name, err)
+	}
+	if err := addContainerVolumes(ctx, tx, c.ID, c.Volumes); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("add container %s: %w", c.Name, err)
 	}
 	return nil
@@ -192,20 +228,27 @@ func (d *DB) Container(ctx context.Context, idOrName string) (*Container, error)
 	if err != nil {
 		return nil, err
 	}
+	var found *Container
 	// An exact ID or name wins over prefixes of other IDs.
 	for _, c := range ctrs {
 		if c.ID == idOrName || c.Name == idOrName {
-			return c, nil
+			found = c
+			break
 		}
 	}
-	switch len(ctrs) {
-	case 0:
+	switch {
+	case found != nil:
+	case len(ctrs) == 0:
 		return nil, fmt.Errorf("%q: %w", idOrName, define.ErrNoSuchContainer)
-	case 1:
-		return ctrs[0], nil
+	case len(ctrs) == 1:
+		found = ctrs[0]
 	default:
 		return nil, fmt.Errorf("%q matches more than one container: use a longer id: %w", idOrName, define.ErrInvalidArg)
 	}
+	if err := d.fillVolumes(ctx, []*Container{found}); err != nil {
+		return nil, err
+	}
+	return found, nil
 }
 
 // Containers lists every record, oldest first.
@@ -214,7 +257,11 @@ func (d *DB) Containers(ctx context.Context) ([]*Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	return scanContainers(rows)
+	ctrs, err := scanContainers(rows)
+	if err != nil {
+		return nil, err
+	}
+	return ctrs, d.fillVolumes(ctx, ctrs)
 }
 
 // UpdateState replaces a container's changing state.

@@ -12,6 +12,11 @@ work=$(mktemp -d /var/tmp/engine-bench.XXXXXX)
 regpid=""
 cleanup() {
 	[ -n "$regpid" ] && kill "$regpid" 2>/dev/null || true
+	# Containers first: their monitors would outlive the deleted store.
+	for d in "$work"/*/; do
+		[ -f "$d/root/engine.db" ] && "$ENGINE" --root "$d/root" --runroot "$d/run" rm -a -f -t 0 >/dev/null 2>&1
+		[ -d "$d/root/overlay-containers" ] && podman --root "$d/root" --runroot "$d/run" rm -a -f -t 0 >/dev/null 2>&1
+	done
 	unmount_under "$work"
 	rm -rf "$work"
 }
@@ -41,17 +46,17 @@ img="$REGISTRY/bench/big:latest"
 
 echo "== pull into a cold store" >&2
 hyperfine -N --runs "$RUNS" --export-json "$work/pull-engine.json" \
-	--prepare "rm -rf $work/e" \
+	--prepare "$PWD/hack/fresh-dir.sh $work/e" \
 	"$ENGINE --root $work/e/root --runroot $work/e/run pull -q --tls-verify=false $img" >&2
 if command -v podman >/dev/null; then
 	hyperfine -N --runs "$RUNS" --export-json "$work/pull-podman.json" \
-		--prepare "rm -rf $work/p" \
+		--prepare "$PWD/hack/fresh-dir.sh $work/p" \
 		"podman --root $work/p/root --runroot $work/p/run pull -q --tls-verify=false $img" >&2
 	report "pull ${PAD_MB}MB cold vs podman pull" "$work/pull-engine.json" "$work/pull-podman.json" "<= 1.0"
 fi
 if command -v skopeo >/dev/null; then
 	hyperfine -N --runs "$RUNS" --export-json "$work/pull-skopeo.json" \
-		--prepare "rm -rf $work/s" \
+		--prepare "$PWD/hack/fresh-dir.sh $work/s" \
 		"skopeo copy -q --src-tls-verify=false docker://$img containers-storage:[overlay@$work/s/root+$work/s/run]$img" >&2
 	report "pull ${PAD_MB}MB cold vs skopeo copy" "$work/pull-engine.json" "$work/pull-skopeo.json" "info"
 fi
@@ -121,8 +126,12 @@ results+=("$(printf '%-44s engine-monitor %s KiB  conmon %s KiB  (target <= 3072
 
 echo "== 50 parallel run -d on one store" >&2
 start=$(date +%s.%N)
-for i in $(seq 50); do "${E[@]}" run -d --network none --name "par$i" "$small" sleep 1000 >/dev/null 2>"$work/par$i.err" & done
-wait
+pids=()
+for i in $(seq 50); do
+	"${E[@]}" run -d --network none --name "par$i" "$small" sleep 1000 >/dev/null 2>"$work/par$i.err" &
+	pids+=($!)
+done
+wait "${pids[@]}" # not a bare wait: the registry runs in the background too
 end=$(date +%s.%N)
 ok=$("${E[@]}" ps -q --filter status=running | wc -l)
 results+=("$(printf '%-44s %d of 50 running in %.2f s (target: all)' "50 parallel run -d" "$ok" "$(jq -n "$end-$start")")")

@@ -50,7 +50,10 @@ type createFlags struct {
 	readOnly    bool
 	readOnlyTmp bool
 
-	network  string
+	network  []string
+	ip       string
+	mac      string
+	aliases  []string
 	pid      string
 	ipc      string
 	uts      string
@@ -71,12 +74,14 @@ type createFlags struct {
 	initPath    string
 	shmSize     string
 	publish     []string
+	publishAll  bool
 	rm          bool
 	pull        string
 	cidFile     string
 	replace     bool
 	quiet       bool
 	platform    string
+	systemd     systemdFlags
 }
 
 func addCreateFlags(cmd *cobra.Command, f *createFlags) {
@@ -118,8 +123,11 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "security options: no-new-privileges, seccomp=unconfined|FILE")
 	fl.BoolVar(&f.readOnly, "read-only", false, "mount the container's root filesystem read-only")
 	fl.BoolVar(&f.readOnlyTmp, "read-only-tmpfs", true, "with --read-only, mount tmpfs on /run, /tmp and /var/tmp")
-	fl.StringVar(&f.network, "network", "", "network mode: none, host or ns:PATH")
-	fl.StringVar(&f.network, "net", "", "alias of --network")
+	fl.StringArrayVar(&f.network, "network", nil, "network mode (bridge, none, host, pasta, slirp4netns, container:NAME, ns:PATH) or networks to join (NAME[:ip=IP,mac=MAC,alias=NAME], repeatable)")
+	fl.StringArrayVar(&f.network, "net", nil, "alias of --network")
+	fl.StringVar(&f.ip, "ip", "", "static IPv4 or IPv6 address on the network")
+	fl.StringVar(&f.mac, "mac-address", "", "static MAC address of the network interface")
+	fl.StringArrayVar(&f.aliases, "network-alias", nil, "another name of the container on its networks")
 	_ = fl.MarkHidden("net")
 	fl.StringVar(&f.pid, "pid", "", "PID namespace: host or ns:PATH")
 	fl.StringVar(&f.ipc, "ipc", "", "IPC namespace: host or ns:PATH")
@@ -139,13 +147,15 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 	fl.BoolVar(&f.init, "init", false, "run an init inside the container that forwards signals and reaps processes")
 	fl.StringVar(&f.initPath, "init-path", "", "path to the init binary")
 	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm (default 64m)")
-	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a container's port to the host")
+	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a container's port to the host: [[IP:][HOST-PORT]:]CONTAINER-PORT[/PROTOCOL]")
+	fl.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish every port the image exposes on a random host port")
 	fl.BoolVar(&f.rm, "rm", false, "remove the container when it exits")
 	fl.StringVar(&f.pull, "pull", "missing", "pull image policy: always, missing, never, newer")
 	fl.StringVar(&f.cidFile, "cidfile", "", "write the container ID to the file")
 	fl.BoolVar(&f.replace, "replace", false, "replace a container of the same name")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "suppress pull progress")
 	fl.StringVar(&f.platform, "platform", "", "pull the image for this OS/ARCH[/VARIANT]")
+	f.systemd.add(fl)
 }
 
 // spec turns the flags and the positional image and command into a
@@ -157,15 +167,19 @@ func (f *createFlags) spec(cmd *cobra.Command, args []string) (*specgen.SpecGene
 		DNSServers: f.dns, DNSSearch: f.dnsSrch, DNSOptions: f.dnsOpt,
 		Terminal: f.tty, Stdin: f.interactive, Devices: f.devices,
 		RestartPolicy: "", LogDriver: f.logDriver, Init: f.init, InitPath: f.initPath,
-		PublishPorts: f.publish, Remove: f.rm, Pull: f.pull,
-		Namespaces: specgen.Namespaces{Network: f.network, PID: f.pid, IPC: f.ipc, UTS: f.uts, Cgroup: f.cgroupNS, User: f.userNS},
+		PublishPorts: f.publish, PublishAll: f.publishAll, Remove: f.rm, Pull: f.pull,
+		Namespaces: specgen.Namespaces{PID: f.pid, IPC: f.ipc, UTS: f.uts, Cgroup: f.cgroupNS, User: f.userNS},
+	}
+	var err error
+	s.Namespaces.Network, s.Networks, err = specgen.ParseNetworks(specgen.NetworkFlags{Network: f.network, IP: f.ip, MAC: f.mac, Aliases: f.aliases})
+	if err != nil {
+		return nil, err
 	}
 	fl := cmd.Flags()
 	if fl.Changed("entrypoint") {
 		ep := specgen.ParseEntrypoint(f.entrypoint)
 		s.Entrypoint = &ep
 	}
-	var err error
 	hostEnv := os.Environ()
 	s.Env = map[string]string{}
 	if f.envHost {
@@ -311,6 +325,9 @@ func (f *createFlags) spec(cmd *cobra.Command, args []string) (*specgen.SpecGene
 			return nil, err
 		}
 		s.ShmSize = &v
+	}
+	if err := f.systemd.apply(fl, s); err != nil {
+		return nil, err
 	}
 	return s, s.Validate()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/engine-oss/engine/pkg/libengine"
 	"github.com/sirupsen/logrus"
@@ -18,6 +19,9 @@ type globalOptions struct {
 	storageOpts   []string
 	logLevel      string
 	tmpDir        string
+	// notifySocket is systemd's NOTIFY_SOCKET, taken out of the
+	// environment so that the OCI runtime, which acts on it, never sees it.
+	notifySocket string
 }
 
 func (g *globalOptions) addFlags(cmd *cobra.Command) {
@@ -38,6 +42,12 @@ func (g *globalOptions) setup() error {
 		return fmt.Errorf("--log-level %q: must be one of debug, info, warn, error, fatal, panic", g.logLevel)
 	}
 	logrus.SetLevel(lvl)
+	if s, ok := os.LookupEnv("NOTIFY_SOCKET"); ok {
+		g.notifySocket = s
+		if err := os.Unsetenv("NOTIFY_SOCKET"); err != nil {
+			return fmt.Errorf("unset NOTIFY_SOCKET: %w", err)
+		}
+	}
 	if lvl >= logrus.DebugLevel {
 		// Microsecond timestamps make a slow step visible in a debug log.
 		logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
@@ -54,6 +64,7 @@ func (g *globalOptions) open(ctx context.Context) (*libengine.Engine, error) {
 		StorageDriver: g.storageDriver,
 		StorageOpts:   g.storageOpts,
 		TmpDir:        g.tmpDir,
+		NotifySocket:  g.notifySocket,
 	})
 }
 

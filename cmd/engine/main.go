@@ -60,6 +60,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newQuadletCommand(g))
 	addContainerCommands(root, g)
 	addVolumeCommands(root, g)
+	addNetworkCommands(root, g)
 	return root
 }
 

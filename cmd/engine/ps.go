@@ -85,11 +85,16 @@ func (r ctrRow) Created() string { return humanAgo(r.ContainerSummary.Created, r
 // CreatedAt is the creation time.
 func (r ctrRow) CreatedAt() string { return r.ContainerSummary.Created.String() }
 
-// Status is "Up 3 minutes", "Exited (0) 2 seconds ago", "Created", ...
+// Status is "Up 3 minutes", "Up 5 seconds (healthy)", "Exited (0) 2 seconds
+// ago", "Created", ...
 func (r ctrRow) Status() string {
 	switch r.State {
 	case "running":
-		return "Up " + units.HumanDuration(r.now.Sub(time.Unix(r.StartedAt, 0)))
+		up := "Up " + units.HumanDuration(r.now.Sub(time.Unix(r.StartedAt, 0)))
+		if h := r.ContainerSummary.Status; h != "" {
+			up += " (" + h + ")" // the health check's verdict
+		}
+		return up
 	case "paused":
 		return "Paused"
 	case "exited":

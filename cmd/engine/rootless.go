@@ -14,8 +14,10 @@ import (
 )
 
 // outsideUserNamespace are the commands an unprivileged user runs without
-// entering the user namespace: they touch no store.
-var outsideUserNamespace = []string{"engine version", "engine help", "engine completion", "engine quadlet"}
+// entering the user namespace: they touch no store. (cobra adds help and
+// completion when it executes, so Find does not know them: they stay
+// outside too.)
+var outsideUserNamespace = []string{"engine version", "engine quadlet"}
 
 // enterUserNamespace re-executes an unprivileged engine inside the user's
 // namespace (see rootless.Enter) unless the command args name needs none.

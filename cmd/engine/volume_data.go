@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/engine-oss/engine/pkg/libengine"
@@ -54,7 +53,7 @@ func newVolumeImportCommand(g *globalOptions) *cobra.Command {
 		Long:  "Unpack a tar archive (optionally compressed) into an existing volume, over its content. '-' reads standard input.",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var r io.Reader = cmd.InOrStdin()
+			r := cmd.InOrStdin()
 			if args[1] != "-" {
 				f, err := os.Open(args[1])
 				if err != nil {

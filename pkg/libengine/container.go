@@ -25,6 +25,9 @@ type containerConfig struct {
 	ImageConfig imgspecv1.ImageConfig `json:"imageConfig"`
 	// CreateCommand is the command line that created the container.
 	CreateCommand []string `json:"createCommand,omitempty"`
+	// CIDFile is the --cidfile written at creation; removing the container
+	// removes it, so that a systemd unit can create the next one.
+	CIDFile string `json:"cidFile,omitempty"`
 }
 
 // ctr is a container record with its decoded configuration.

@@ -102,6 +102,9 @@ func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool) (restar
 		logrus.Warnf("unmount root filesystem of %s: %v", c.Name, err)
 	}
 	e.unmountCtrVolumes(ctx, c)
+	if err := e.teardownNetwork(ctx, c); err != nil {
+		logrus.Warnf("tear down the network of %s: %v", c.Name, err)
+	}
 	s := c.State
 	s.Status, s.ExitCode, s.FinishedAt, s.Pid, s.MonitorPid = define.StatusExited, st.ExitCode, st.FinishedAt, 0, 0
 	if byUser {

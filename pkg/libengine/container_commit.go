@@ -13,6 +13,7 @@ import (
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/engine-oss/engine/pkg/specgen"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sirupsen/logrus"
@@ -112,25 +113,6 @@ func (e *Engine) commitLocked(ctx context.Context, c *ctr, opts CommitOptions) (
 	if err != nil {
 		return "", fmt.Errorf("container %s: %w", c.Name, err)
 	}
-	diff, err := e.spoolDiff(sc.LayerID)
-	if err != nil {
-		return "", fmt.Errorf("read the changes of %s: %w", c.Name, err)
-	}
-	defer removeTemp(diff.Name())
-	defer closeQuietly(diff)
-
-	// A failed pull removes the layers it added that no image uses: keep
-	// it from taking ours before the image exists.
-	lock, err := e.transferLock()
-	if err != nil {
-		return "", err
-	}
-	lock.RLock()
-	defer lock.Unlock()
-	layer, _, err := e.store.PutLayer("", img.TopLayer, nil, "", false, nil, diff)
-	if err != nil {
-		return "", fmt.Errorf("store the changes of %s as a layer: %w", c.Name, err)
-	}
 	now := time.Now().UTC()
 	out := &imageConfig{Image: base.Image}
 	out.Created, out.Author, out.Config = &now, opts.Author, cfg
@@ -140,10 +122,47 @@ func (e *Engine) commitLocked(ctx context.Context, c *ctr, opts CommitOptions) (
 	if opts.Format == FormatDocker {
 		out.Comment = opts.Message
 	}
-	id, err := e.createImage(layer, out, opts.Format, now)
+	id, err := e.commitLayer(sc.LayerID, img.TopLayer, newImage{Config: out, Format: opts.Format, Created: now})
+	if err != nil {
+		return "", fmt.Errorf("commit %s: %w", c.Name, err)
+	}
+	return id, nil
+}
+
+// commitLayer stores the changes in the read-write layer rwLayer (a
+// container's) as a new layer on top of parent ("" for none) and records
+// an image of it; commit and build's RUN share it. Nothing is left behind
+// when it fails.
+func (e *Engine) commitLayer(rwLayer, parent string, img newImage) (string, error) {
+	diff, err := e.spoolDiff(rwLayer)
+	if err != nil {
+		return "", fmt.Errorf("read the changes: %w", err)
+	}
+	defer removeTemp(diff.Name())
+	defer closeQuietly(diff)
+	return e.layerImage(parent, diff, img)
+}
+
+// layerImage applies diff, an uncompressed layer tar stream, as a new
+// layer on top of parent ("" for none) and records an image of it. The
+// layer is removed again when the image cannot be created.
+func (e *Engine) layerImage(parent string, diff io.Reader, img newImage) (string, error) {
+	// A failed pull removes the layers it added that no image uses: keep
+	// it from taking ours before the image exists.
+	lock, err := e.transferLock()
+	if err != nil {
+		return "", err
+	}
+	lock.RLock()
+	defer lock.Unlock()
+	layer, _, err := e.store.PutLayer("", parent, nil, "", false, nil, diff)
+	if err != nil {
+		return "", fmt.Errorf("store the changes as a layer: %w", err)
+	}
+	id, err := e.createImage(layer.ID, img)
 	if err != nil {
 		if derr := e.store.DeleteLayer(layer.ID); derr != nil {
-			logrus.Warnf("remove the layer of the failed commit of %s: %v", c.Name, derr)
+			logrus.Warnf("remove layer %s of an image that could not be created: %v", shortID(layer.ID), derr)
 		}
 		return "", err
 	}
@@ -208,13 +227,37 @@ func commitConfig(img imgspecv1.ImageConfig, s *specgen.SpecGenerator) imgspecv1
 	return cfg
 }
 
-// createImage records an image whose top layer is top and whose config is
-// cfg (its rootfs is filled from the layers), with a manifest of format
-// listing the layers uncompressed, as the storage transport serves them.
-// The image's ID is its config's digest.
-func (e *Engine) createImage(top *storage.Layer, cfg *imageConfig, format string, created time.Time) (string, error) {
+// newImage is an image for createImage to record.
+type newImage struct {
+	// Config is the image's config; createImage fills in its rootfs.
+	Config *imageConfig
+	// Docker holds the config fields only Docker's schema defines
+	// (HEALTHCHECK, ONBUILD, SHELL). Build records them in either format,
+	// as BuildKit does.
+	Docker dockerspec.DockerOCIImageConfigExt
+	// Format is FormatOCI or FormatDocker.
+	Format  string
+	Created time.Time
+	// Annotations are written into an OCI manifest.
+	Annotations map[string]string
+	// Metadata is kept as the store's metadata of the image.
+	Metadata string
+}
+
+// dockerImageConfig is an image config with Docker's extra config fields.
+type dockerImageConfig struct {
+	dockerspec.DockerOCIImage
+	Comment       string `json:"comment,omitempty"`
+	DockerVersion string `json:"docker_version,omitempty"`
+}
+
+// createImage records an image whose top layer is top ("" for an image
+// without layers), with a manifest of img.Format listing the layers
+// uncompressed, as the storage transport serves them. The image's ID is
+// its config's digest.
+func (e *Engine) createImage(top string, img newImage) (string, error) {
 	var layers []*storage.Layer
-	for id := top.ID; id != ""; {
+	for id := top; id != ""; {
 		l, err := e.store.Layer(id)
 		if err != nil {
 			return "", fmt.Errorf("layer %s: %w", id, err)
@@ -225,17 +268,27 @@ func (e *Engine) createImage(top *storage.Layer, cfg *imageConfig, format string
 		layers = append([]*storage.Layer{l}, layers...)
 		id = l.Parent
 	}
+	cfg := img.Config
 	cfg.RootFS = imgspecv1.RootFS{Type: "layers"}
 	for _, l := range layers {
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.UncompressedDigest)
 	}
-	cfgBlob, err := json.Marshal(cfg)
+	var cfgBlob []byte
+	var err error
+	if img.Docker.Healthcheck == nil && img.Docker.OnBuild == nil && img.Docker.Shell == nil {
+		cfgBlob, err = json.Marshal(cfg)
+	} else {
+		full := dockerImageConfig{Comment: cfg.Comment, DockerVersion: cfg.DockerVersion}
+		full.Image = cfg.Image
+		full.Config = dockerspec.DockerOCIImageConfig{ImageConfig: cfg.Config, DockerOCIImageConfigExt: img.Docker}
+		cfgBlob, err = json.Marshal(full)
+	}
 	if err != nil {
 		return "", fmt.Errorf("encode image config: %w", err)
 	}
 	cfgDigest := digest.FromBytes(cfgBlob)
 	var man []byte
-	if format == FormatDocker {
+	if img.Format == FormatDocker {
 		descs := make([]manifest.Schema2Descriptor, len(layers))
 		for i, l := range layers {
 			descs[i] = manifest.Schema2Descriptor{MediaType: manifest.DockerV2SchemaLayerMediaTypeUncompressed, Digest: l.UncompressedDigest, Size: l.UncompressedSize}
@@ -248,16 +301,18 @@ func (e *Engine) createImage(top *storage.Layer, cfg *imageConfig, format string
 		for i, l := range layers {
 			descs[i] = imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageLayer, Digest: l.UncompressedDigest, Size: l.UncompressedSize}
 		}
-		man, err = manifest.OCI1FromComponents(imgspecv1.Descriptor{
+		oci := manifest.OCI1FromComponents(imgspecv1.Descriptor{
 			MediaType: imgspecv1.MediaTypeImageConfig, Digest: cfgDigest, Size: int64(len(cfgBlob)),
-		}, descs).Serialize()
+		}, descs)
+		oci.Annotations = img.Annotations
+		man, err = oci.Serialize()
 	}
 	if err != nil {
 		return "", fmt.Errorf("encode image manifest: %w", err)
 	}
 	manDigest := digest.FromBytes(man)
-	img, err := e.store.CreateImage(cfgDigest.Encoded(), nil, top.ID, "", &storage.ImageOptions{
-		CreationDate: created,
+	stored, err := e.store.CreateImage(cfgDigest.Encoded(), nil, top, img.Metadata, &storage.ImageOptions{
+		CreationDate: img.Created,
 		Digest:       manDigest,
 		BigData: []storage.ImageBigDataOption{
 			{Key: cfgDigest.String(), Data: cfgBlob, Digest: cfgDigest},
@@ -268,5 +323,5 @@ func (e *Engine) createImage(top *storage.Layer, cfg *imageConfig, format string
 	if err != nil {
 		return "", fmt.Errorf("create image: %w", err)
 	}
-	return img.ID, nil
+	return stored.ID, nil
 }

@@ -38,10 +38,14 @@ type ContainerCreateReport struct {
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
 // ContainerCreate validates s, makes sure its image is present according to
-// the pull policy, and creates the container's root filesystem and record.
-// Nothing is left behind when it fails. Errors wrap define.ErrInvalidArg for
-// a bad spec or name, define.ErrCtrExists for a taken name, and
-// define.ErrNoSuchImage when the image cannot be had.
+// the pull policy, creates the volumes it needs (see prepareCtrVolumes), and
+// creates the container's root filesystem and record. Nothing is left
+// behind when it fails, volumes it created included. Errors wrap
+// define.ErrInvalidArg for a bad spec or name, define.ErrCtrExists for a
+// taken name, define.ErrNoSuchImage when the image (or an image to mount)
+// cannot be had, define.ErrNoSuchContainer for a --volumes-from or
+// --network container: container that does not exist, and
+// define.ErrNoSuchNetwork for a network that does not exist.
 func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, opts ContainerCreateOptions) (_ *ContainerCreateReport, retErr error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -74,6 +78,9 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 	}
 	spec := *s
 	spec.ImageID = img.ID
+	if err := e.imageHealthcheck(img, &spec); err != nil {
+		return nil, err
+	}
 	if spec.Name == "" {
 		spec.Name, err = e.freeName(ctx)
 		if err != nil {
@@ -92,6 +99,10 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 	if err != nil {
 		return nil, err
 	}
+	networks, err := e.createNetworks(ctx, &spec)
+	if err != nil {
+		return nil, err
+	}
 	volumes, undoVolumes, err := e.prepareCtrVolumes(ctx, &spec, icfg.Config, opts.Pull)
 	if err != nil {
 		return nil, err
@@ -101,7 +112,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 			undoVolumes()
 		}
 	}()
-	cfgJSON, err := json.Marshal(containerConfig{Spec: &spec, ImageConfig: icfg.Config, CreateCommand: opts.CreateCommand})
+	cfgJSON, err := json.Marshal(containerConfig{Spec: &spec, ImageConfig: icfg.Config, CreateCommand: opts.CreateCommand, CIDFile: cidFileAbs(opts.CIDFile)})
 	if err != nil {
 		return nil, fmt.Errorf("encode container config: %w", err)
 	}
@@ -121,6 +132,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 		ID: sc.ID, Name: spec.Name, ImageID: img.ID, ImageName: imageDisplayName(s.Image, img),
 		Command: command, Labels: spec.Labels, Created: time.Now(),
 		Config: cfgJSON, State: state.ContainerState{Status: define.StatusCreated}, Volumes: volumes,
+		Networks: networks,
 	}
 	if err := e.db.AddContainer(ctx, rec); err != nil {
 		if derr := e.store.DeleteContainer(sc.ID); derr != nil {

@@ -86,6 +86,8 @@ type ContainerInspectState struct {
 	// CgroupPath is the container's cgroup while it runs.
 	CgroupPath    string `json:",omitempty"`
 	StoppedByUser bool   `json:",omitempty"`
+	// Health is what the health checks found, for a container with one.
+	Health *InspectHealth `json:",omitempty"`
 }
 
 // InspectMount is one user mount (a -v or --mount bind mount).
@@ -101,8 +103,9 @@ type InspectMount struct {
 	Propagation string
 }
 
-// InspectNetworkSettings is empty until the engine has networks; Ports
-// is then the published ports.
+// InspectNetworkSettings is a running container's network: the first
+// network's addresses at the top, each network's in Networks, and the
+// published ports.
 type InspectNetworkSettings struct {
 	EndpointID  string
 	Gateway     string
@@ -113,6 +116,21 @@ type InspectNetworkSettings struct {
 	SandboxID   string
 	SandboxKey  string
 	Ports       map[string][]InspectHostPort
+	Networks    map[string]InspectNetwork `json:",omitempty"`
+}
+
+// InspectNetwork is a container's interface on one network.
+type InspectNetwork struct {
+	EndpointID          string
+	Gateway             string
+	IPAddress           string
+	IPPrefixLen         int
+	IPv6Gateway         string
+	GlobalIPv6Address   string
+	GlobalIPv6PrefixLen int
+	MacAddress          string
+	NetworkID           string
+	Aliases             []string
 }
 
 // InspectHostPort is a host address a container port is published on.
@@ -138,6 +156,12 @@ type ContainerInspectConfig struct {
 	StopSignal    string
 	StopTimeout   uint
 	CreateCommand []string
+	// Healthcheck is the container's health check and
+	// HealthcheckOnFailureAction its --health-on-failure.
+	Healthcheck                *InspectHealthConfig `json:",omitempty"`
+	HealthcheckOnFailureAction string               `json:",omitempty"`
+	// SdNotifyMode is --sdnotify.
+	SdNotifyMode string `json:",omitempty"`
 }
 
 // ContainerInspectHostConfig holds the container's settings toward the
@@ -254,7 +278,7 @@ func (e *Engine) inspectCtr(ctx context.Context, c *ctr, opts ContainerInspectOp
 		StaticDir:      e.staticDir(c.ID), LogPath: c.logPath(e),
 		PidFile: filepath.Join(runDir, pidFile), Name: c.Name, RestartCount: c.State.RestartCount,
 		Driver: e.store.GraphDriverName(), ExecIDs: []string{}, Mounts: []InspectMount{}, Dependencies: []string{},
-		NetworkSettings: InspectNetworkSettings{Ports: map[string][]InspectHostPort{}},
+		NetworkSettings: e.inspectNetwork(ctx, c),
 		Config:          inspectConfig(c, spec),
 		HostConfig:      inspectHostConfig(c, spec, c.logPath(e)),
 	}
@@ -274,9 +298,15 @@ func (e *Engine) inspectCtr(ctx context.Context, c *ctr, opts ContainerInspectOp
 	if doc.State.Running || doc.State.Paused {
 		doc.State.CgroupPath = cgroupPathOf(c.State.Pid)
 	}
+	doc.State.Health = e.inspectHealth(ctx, c)
 	for _, m := range s.Mounts {
-		if m.Type == specgen.MountTypeBind {
+		switch m.Type {
+		case specgen.MountTypeBind, specgen.MountTypeImage:
 			doc.Mounts = append(doc.Mounts, inspectMount(m, spec))
+		case specgen.MountTypeVolume:
+			im := inspectMount(m, spec)
+			im.Name, im.Source, im.Driver = m.Source, filepath.Join(e.volumeDir(m.Source), "_data"), LocalDriver
+			doc.Mounts = append(doc.Mounts, im)
 		}
 	}
 	sc, err := e.store.Container(c.ID)
@@ -325,8 +355,9 @@ func inspectConfig(c *ctr, spec *specs.Spec) ContainerInspectConfig {
 		Entrypoint: img.Entrypoint, Cmd: s.Command,
 		Labels: c.Labels, Annotations: s.Annotations,
 		StopSignal: unix.SignalName(c.stopSignal()), StopTimeout: c.stopTimeout(),
-		CreateCommand: c.cfg.CreateCommand,
+		CreateCommand: c.cfg.CreateCommand, SdNotifyMode: s.SdNotifyMode,
 	}
+	cfg.Healthcheck, cfg.HealthcheckOnFailureAction = inspectHealthConfig(s)
 	if s.Entrypoint != nil {
 		cfg.Entrypoint = *s.Entrypoint
 	}
@@ -445,7 +476,7 @@ func mountOptions(m specgen.Mount, spec *specs.Spec) []string {
 	return opts
 }
 
-// inspectMount describes a bind mount.
+// inspectMount describes a bind, volume or image mount.
 func inspectMount(m specgen.Mount, spec *specs.Spec) InspectMount {
 	im := InspectMount{Type: m.Type, Source: m.Source, Destination: m.Destination, Options: []string{}, RW: true}
 	for _, o := range mountOptions(m, spec) {

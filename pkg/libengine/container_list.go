@@ -44,6 +44,9 @@ type ContainerSummary struct {
 	AutoRemove bool              `json:"AutoRemove"`
 	Ports      []string          `json:"Ports"`
 	Restarts   int               `json:"Restarts"`
+	// Status is the health of a running container with a health check
+	// (starting, healthy, unhealthy), as podman's ps fills it.
+	Status string `json:"Status"`
 }
 
 // ContainerList returns containers matching the options, newest first. It
@@ -71,6 +74,7 @@ func (e *Engine) ContainerList(ctx context.Context, opts ContainerListOptions) (
 		ctrs = ctrs[:opts.Last]
 	}
 	out := []ContainerSummary{}
+	health := e.healthStatuses(ctx, ctrs)
 	for _, c := range ctrs {
 		running := c.State.Status == define.StatusRunning || c.State.Status == define.StatusPaused
 		if !opts.All && opts.Last == 0 && !running && !filters.wantsStatus() {
@@ -79,7 +83,9 @@ func (e *Engine) ContainerList(ctx context.Context, opts ContainerListOptions) (
 		if !filters.match(c, ctrs) {
 			continue
 		}
-		out = append(out, summarize(c))
+		sum := summarize(c)
+		sum.Status = health[c.ID]
+		out = append(out, sum)
 	}
 	return out, nil
 }

@@ -55,10 +55,9 @@ type ContainerPortReport struct {
 }
 
 // ContainerPort returns the published ports of the named container, or
-// of every container with all. As podman's, only running containers with
-// ports are reported. A container cannot publish ports until the engine
-// has networks, so for now every list is empty. Errors wrap
-// define.ErrNoSuchContainer.
+// of every container with all, with the host ports picked at random
+// resolved. As podman's, only running containers with ports are reported.
+// Errors wrap define.ErrNoSuchContainer.
 func (e *Engine) ContainerPort(ctx context.Context, nameOrID string, all bool) ([]ContainerPortReport, error) {
 	var ctrs []*ctr
 	if all {
@@ -82,14 +81,18 @@ func (e *Engine) ContainerPort(ctx context.Context, nameOrID string, all bool) (
 	}
 	out := []ContainerPortReport{}
 	for _, c := range ctrs {
-		if !e.refreshStale(ctx, c).running() || len(c.cfg.Spec.PublishPorts) == 0 {
+		if !e.refreshStale(ctx, c).running() {
+			continue
+		}
+		st, err := e.readNetStatus(c.ID)
+		if err != nil || len(st.Ports) == 0 {
 			continue
 		}
 		rep := ContainerPortReport{ID: c.ID, Name: c.Name}
-		for _, p := range c.cfg.Spec.PublishPorts {
-			pm, err := specgen.ParsePortSpec(p)
-			if err != nil {
-				return nil, fmt.Errorf("container %s: %w", c.Name, err)
+		for _, p := range st.Ports {
+			pm := specgen.PortMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort, Range: p.Range, Protocol: p.Protocol}
+			if p.HostIP.IsValid() {
+				pm.HostIP = p.HostIP.String()
 			}
 			rep.Ports = append(rep.Ports, pm)
 		}

@@ -64,6 +64,9 @@ func (e *Engine) removeLocked(ctx context.Context, c *ctr, opts ContainerRemoveO
 			logrus.Debugf("unmount %s: %v", c.Name, err)
 		}
 	}
+	if err := e.teardownNetwork(ctx, c); err != nil {
+		logrus.Warnf("tear down the network of %s: %v", c.Name, err)
+	}
 	if err := e.store.DeleteContainer(c.ID); err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
 		return fmt.Errorf("remove root filesystem of %s: %w", c.Name, err)
 	}
@@ -75,6 +78,7 @@ func (e *Engine) removeLocked(ctx context.Context, c *ctr, opts ContainerRemoveO
 	if err := e.db.RemoveContainer(ctx, c.ID); err != nil {
 		return err
 	}
+	removeCIDFile(c)
 	e.ctrEvent(ctx, c.Container, "remove", nil)
 	if opts.Volumes {
 		e.removeAnonymousVolumes(ctx, c.Volumes)

@@ -1,6 +1,7 @@
 package libengine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,11 +92,25 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 			e.unmountCtrVolumes(context.WithoutCancel(ctx), c)
 		}
 	}()
-	logrus.Debugf("start %s: generating spec", c.Name)
-	spec, err := e.generateSpec(c, rootfs, runDir, mountSources)
+	logrus.Debugf("start %s: setting up the network", c.Name)
+	netw, err := e.setupNetwork(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
+	defer func() {
+		if retErr != nil {
+			if err := e.teardownNetwork(context.WithoutCancel(ctx), c); err != nil {
+				logrus.Warnf("tear down the network of %s after failed start: %v", c.Name, err)
+			}
+		}
+	}()
+	defer netw.unlock() // before the teardown above, which takes the locks again
+	logrus.Debugf("start %s: generating spec", c.Name)
+	spec, err := e.generateSpec(c, rootfs, runDir, mountSources, netw)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	e.finishNetwork(ctx, netw)
 	if err := e.fillCtrVolumes(ctx, c, rootfs, mountSources, spec.Process.User); err != nil {
 		return nil, err
 	}
@@ -148,6 +163,8 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 		return nil, err
 	}
 	c.State = st
+	e.resetHealth(ctx, c)
+	e.notifyStarted(ctx, c, mcfg)
 	e.ctrEvent(ctx, c.Container, "start", nil)
 	logrus.Debugf("start %s: running", c.Name)
 	return started, nil
@@ -175,10 +192,10 @@ func attachBeforeStart(ctx context.Context, socket string, streams monitor.Attac
 
 // generateSpec writes the container's /etc files and builds its OCI spec;
 // mountSources are the host directories of its volume and image mounts.
-func (e *Engine) generateSpec(c *ctr, rootfs, runDir string, mountSources map[string]string) (*specs.Spec, error) {
+func (e *Engine) generateSpec(c *ctr, rootfs, runDir string, mountSources map[string]string, netw *netSetup) (*specs.Spec, error) {
 	s := c.cfg.Spec
 	hostHosts, _ := os.ReadFile("/etc/hosts")
-	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	hostResolv := hostResolvConf()
 	hostname, _ := os.Hostname()
 	env := specgen.GenerateEnv{
 		ID: c.ID, RootFS: rootfs, RunDir: runDir,
@@ -192,11 +209,14 @@ func (e *Engine) generateSpec(c *ctr, rootfs, runDir string, mountSources map[st
 		EtcHosts:      readContainerFile(rootfs, "/etc/hosts"),
 		HostEtcHosts:  hostHosts, HostResolvConf: hostResolv, HostHostname: hostname,
 		MountSources: mountSources,
+		NetNSPath:    netw.netns,
 		Debugf:       func(format string, args ...any) { logrus.Debugf(c.Name+": "+format, args...) },
 	}
+	env.HostsAddress, env.HostGateway = netw.addresses()
 	if !env.Rootless {
 		env.CgroupParent = "/engine"
 	}
+	cgroupPlacement(s.CgroupsMode, &env, c.Name)
 	if err := e.userNSEnv(c.ID, &env); err != nil {
 		return nil, err
 	}
@@ -219,7 +239,24 @@ func (e *Engine) generateSpec(c *ctr, rootfs, runDir string, mountSources map[st
 	if err != nil {
 		return nil, err
 	}
+	if err := e.withNotifySocket(c, spec, runDir); err != nil {
+		return nil, err
+	}
 	return spec, chownBindSources(s, spec)
+}
+
+// hostResolvConf is the host's resolv.conf; when it names only the
+// loopback stub of systemd-resolved, which containers cannot reach, it is
+// resolved's list of the real servers, as podman does.
+func hostResolvConf() []byte {
+	b, _ := os.ReadFile("/etc/resolv.conf")
+	if !bytes.Contains(b, []byte("nameserver 127.0.0.53")) {
+		return b
+	}
+	if real, err := os.ReadFile("/run/systemd/resolve/resolv.conf"); err == nil {
+		return real
+	}
+	return b
 }
 
 // monitorConfig describes the container to its monitor process.
@@ -239,7 +276,7 @@ func (e *Engine) monitorConfig(c *ctr, runtimePath, runtimeStateDir, runDir stri
 			return nil, err
 		}
 	}
-	return &monitor.Config{
+	mc := &monitor.Config{
 		ID: c.ID, Bundle: runDir, RuntimePath: runtimePath, RuntimeStateDir: runtimeStateDir,
 		Terminal: s.Terminal, Stdin: s.Stdin,
 		LogDriver: driver, LogPath: c.logPath(e), LogMaxSize: maxSize,
@@ -247,7 +284,8 @@ func (e *Engine) monitorConfig(c *ctr, runtimePath, runtimeStateDir, runDir stri
 		ExitFile:     filepath.Join(runDir, exitFile),
 		PidFile:      filepath.Join(runDir, pidFile),
 		ExitCommand:  append(append([]string{self}, e.globalArgs()...), "container", "cleanup", c.ID),
-	}, nil
+	}
+	return mc, e.systemdMonitorConfig(c, mc)
 }
 
 // checkExecutable fails the way podman does when the command is missing

@@ -29,6 +29,12 @@ type Options struct {
 	StorageDriver string
 	StorageOpts   []string
 	TmpDir        string
+	// NotifySocket is the sd_notify socket of the service manager that
+	// started this invocation (systemd's NOTIFY_SOCKET, which the caller
+	// should remove from the environment so the OCI runtime does not act
+	// on it): containers this invocation starts report to it through their
+	// monitor, as their --sdnotify mode says.
+	NotifySocket string
 }
 
 // Engine is an opened store plus the settings every operation shares.
@@ -41,6 +47,8 @@ type Engine struct {
 	rtOnce     runtimeOnce
 	// storageConfSource says where the storage driver choice came from, for info.
 	storageSource string
+	// notifySocket is Options.NotifySocket.
+	notifySocket string
 }
 
 // Open loads the configuration and opens the store. Close must be called.
@@ -67,7 +75,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		cfg.Engine.TmpDir = opts.TmpDir
 	}
 	logrus.Debugf("store opened: root=%s runroot=%s driver=%s (%s)", store.GraphRoot(), store.RunRoot(), store.GraphDriverName(), source)
-	e := &Engine{cfg: cfg, store: store, storageSource: source, configFile: opts.ConfigFile}
+	e := &Engine{cfg: cfg, store: store, storageSource: source, configFile: opts.ConfigFile, notifySocket: opts.NotifySocket}
 	e.db, err = state.Open(ctx, filepath.Join(store.GraphRoot(), "engine.db"))
 	if err != nil {
 		_ = e.Close()
@@ -134,6 +142,11 @@ func storeOptions(cfg *config.Config, opts Options) (storagetypes.StoreOptions, 
 func rootlessDriverSource(store storage.Store) string {
 	switch store.GraphDriverName() {
 	case "overlay":
+		for _, o := range store.GraphOptions() {
+			if strings.Contains(o, "mount_program=") {
+				return "auto-detected: overlay through the mount_program of the storage options"
+			}
+		}
 		flag, _ := os.ReadFile(filepath.Join(store.GraphRoot(), "overlay", ".has-mount-program"))
 		if strings.TrimSpace(string(flag)) == "true" {
 			return "auto-detected: overlay through fuse-overlayfs, as the kernel refused a native overlay mount in the user namespace"

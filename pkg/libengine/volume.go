@@ -483,7 +483,7 @@ func (e *Engine) VolumeRemove(ctx context.Context, names []string, opts VolumeRe
 		if err != nil {
 			return nil, err
 		}
-		names = names[:0]
+		names = make([]string, 0, len(vols))
 		for _, v := range vols {
 			names = append(names, v.Name)
 		}

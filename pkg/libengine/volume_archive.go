@@ -167,7 +167,7 @@ func extractEntry(root *os.Root, name string, hdr *tar.Header, body io.Reader) e
 		}
 	}
 	existing, err := root.Lstat(name)
-	if err == nil && !(existing.IsDir() && hdr.Typeflag == tar.TypeDir) {
+	if err == nil && (!existing.IsDir() || hdr.Typeflag != tar.TypeDir) {
 		if err := root.RemoveAll(name); err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ import (
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
-	"go.podman.io/storage/pkg/archive"
+	"go.podman.io/storage/pkg/chrootarchive"
 	"golang.org/x/sys/unix"
 )
 
@@ -299,7 +299,7 @@ func (e *Engine) fillVolume(ctx context.Context, m specgen.Mount, rootfs, dir st
 	}
 	if specgen.Chown(m.Options) {
 		if err := chownTree(dir, int(user.UID), int(user.GID)); err != nil {
-			return fmt.Errorf("U: give the volume to %d:%d: %w", user.UID, user.GID, err)
+			return fmt.Errorf("option U: give the volume to %d:%d: %w", user.UID, user.GID, err)
 		}
 	}
 	if st != v.State {
@@ -328,7 +328,9 @@ func copyUp(src, dst string) (bool, error) {
 			return false, nil
 		}
 	}
-	if err := archive.NewDefaultArchiver().TarUntar(src, dst); err != nil {
+	// Unpacking in a chroot of dst keeps the copy inside the volume even if
+	// a container sharing it swaps a directory for a symbolic link midway.
+	if err := chrootarchive.NewArchiver(nil).TarUntar(src, dst); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -90,5 +90,20 @@ static void __attribute__((constructor)) engine_rootless_init(void) {
 */
 import "C"
 
+import "unsafe"
+
 // joinSupported says whether this binary carries the constructor above.
 const joinSupported = true
+
+// joinError returns what the constructor put in _ENGINE_JOIN_ERROR. It is
+// read from the C library's environment: setenv(3) there makes a new
+// array, unseen by the Go runtime, which took the one the process started
+// with.
+func joinError() string {
+	name := C.CString(envJoinError)
+	defer C.free(unsafe.Pointer(name))
+	if v := C.getenv(name); v != nil {
+		return C.GoString(v)
+	}
+	return ""
+}

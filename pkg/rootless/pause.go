@@ -42,10 +42,7 @@ func Enter() error {
 	if !joinSupported {
 		return errors.New("this engine was built without cgo, which running rootless needs: rebuild it with CGO_ENABLED=1, or run it as root")
 	}
-	joinErr := os.Getenv(envJoinError)
-	if err := os.Unsetenv(envJoinError); err != nil {
-		return err
-	}
+	joinErr := joinError()
 	dir, err := RuntimeDir()
 	if err != nil {
 		return err
@@ -60,7 +57,7 @@ func Enter() error {
 			return err
 		}
 	} else if joinErr != "" {
-		return fmt.Errorf("cannot %s: run `engine system migrate` to start a new one", joinErr)
+		return fmt.Errorf("cannot %s (from %s): end it with `kill %d`, and the next command starts a new one", joinErr, pidFile, pid)
 	}
 	env := withEnv(os.Environ(), map[string]string{
 		"XDG_RUNTIME_DIR":   dir,
@@ -126,7 +123,7 @@ func startPauseLocked(pidFile string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("open %s: %w", lockPath, err)
 	}
-	defer lock.Close()
+	defer func() { _ = lock.Close() }() // also releases the lock
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 		return 0, fmt.Errorf("lock %s: %w", lockPath, err)
 	}

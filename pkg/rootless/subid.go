@@ -38,7 +38,7 @@ func SubIDRanges(path, name string, id int) ([]IDRange, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read subordinate ids: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var ranges []IDRange
 	var lines []int
 	idStr := strconv.Itoa(id)

@@ -39,10 +39,14 @@ func RunDirFiles(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (ma
 	if s.Name != "" && s.Name != hostname {
 		names = append(names, s.Name)
 	}
+	extra := s.HostAdd
+	if env.HostGateway != "" {
+		extra = append(slices.Clone(extra), "host.containers.internal;host.docker.internal:"+env.HostGateway)
+	}
 	if hostNetwork {
 		base, names = env.HostEtcHosts, nil
 	}
-	hosts, err := RenderHosts(base, names, s.HostAdd)
+	hosts, err := RenderHosts(base, firstNonEmpty(env.HostsAddress, "127.0.0.1"), names, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +92,10 @@ func parseAddHost(value string) (hostEntry, error) {
 // entries (extra), then the entries of base (the image's /etc/hosts, or the
 // host's with --network host), then "localhost" on 127.0.0.1 and ::1 and
 // hostnames (the container's hostname and name; none with --network host) on
-// 127.0.0.1, each of these names only if the --add-host and base entries
-// lack it. A malformed extra
-// entry returns an error wrapping define.ErrInvalidArg.
-func RenderHosts(base []byte, hostnames, extra []string) ([]byte, error) {
+// addr (127.0.0.1, or the container's address on its network), each of
+// these names only if the --add-host and base entries lack it. A malformed
+// extra entry returns an error wrapping define.ErrInvalidArg.
+func RenderHosts(base []byte, addr string, hostnames, extra []string) ([]byte, error) {
 	var entries []hostEntry
 	for _, e := range extra {
 		h, err := parseAddHost(e)
@@ -118,7 +122,7 @@ func RenderHosts(base []byte, hostnames, extra []string) ([]byte, error) {
 	for _, h := range []hostEntry{
 		{"127.0.0.1", []string{"localhost"}},
 		{"::1", []string{"localhost"}},
-		{"127.0.0.1", hostnames},
+		{addr, hostnames},
 	} {
 		names := slices.DeleteFunc(slices.Clone(h.names), func(n string) bool { return seen[n] })
 		if len(names) > 0 {

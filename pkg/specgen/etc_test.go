@@ -27,7 +27,7 @@ func TestRenderHosts(t *testing.T) {
 		{"host network", []byte("127.0.0.1 localhost\n::1 localhost ip6-localhost\n"), nil, nil,
 			"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n"},
 	} {
-		got, err := RenderHosts(tc.base, tc.hostnames, tc.extra)
+		got, err := RenderHosts(tc.base, "127.0.0.1", tc.hostnames, tc.extra)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -36,7 +36,7 @@ func TestRenderHosts(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"db", "db:", ":10.0.0.1", "db:not-an-ip"} {
-		_, err := RenderHosts(nil, nil, []string{bad})
+		_, err := RenderHosts(nil, "127.0.0.1", nil, []string{bad})
 		wantErr(t, err, define.ErrInvalidArg, "--add-host", bad)
 	}
 }

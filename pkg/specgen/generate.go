@@ -33,6 +33,10 @@ type GenerateEnv struct {
 	// CgroupParent is the parent cgroup: a systemd slice ("machine.slice")
 	// or a cgroupfs path ("/engine"). Empty leaves the path to the runtime.
 	CgroupParent string
+	// CgroupsDisabled (--cgroups=disabled) sets no cgroup limits, not even
+	// the default pids limit; with CgroupParent empty, the runtime then
+	// places the container below its own cgroup.
+	CgroupsDisabled bool
 	// UIDMap and GIDMap are the maps of the container's own user namespace
 	// (container IDs to the engine's), those its root filesystem was made
 	// with (see SpecGenerator.ContainerIDMaps); required when
@@ -69,6 +73,17 @@ type GenerateEnv struct {
 	// /etc/hosts, /etc/resolv.conf and hostname, for RunDirFiles.
 	HostEtcHosts, HostResolvConf []byte
 	HostHostname                 string
+	// NetNSPath is the network namespace the container joins: one the
+	// engine made and configured (bridge, pasta and slirp4netns modes) or
+	// another container's (container:NAME). Empty gives those modes a new,
+	// empty namespace.
+	NetNSPath string
+	// HostsAddress is the address of the container's hostname and name in
+	// its /etc/hosts (its first network address); empty means 127.0.0.1.
+	HostsAddress string
+	// HostGateway is the host's address as the container reaches it, which
+	// /etc/hosts names host.containers.internal; empty adds no entry.
+	HostGateway string
 	// Debugf receives notes worth a debug log line. Nil discards them.
 	Debugf func(format string, args ...any)
 }
@@ -184,7 +199,7 @@ func Generate(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (*spec
 		debugf = func(string, ...any) {}
 	}
 	for _, opt := range []specOpt{
-		withNamespaces(s.Namespaces, env.CgroupVersion),
+		withNamespaces(s.Namespaces, env.CgroupVersion, env.NetNSPath),
 		withUserNamespace(s.Namespaces, env),
 		withMounts(defaultMounts, userMounts),
 		withCapabilities(s.Security, user.uid == 0, env.BoundingSet),
@@ -328,15 +343,19 @@ func nsMode(typ specs.LinuxNamespaceType, mode string) (specs.LinuxNamespace, bo
 
 // withNamespaces sets the namespaces: pid, ipc, uts, mount and network
 // unless the host's is asked for, and cgroup by default only on cgroup v2,
-// as podman.
-func withNamespaces(n Namespaces, cgroupVersion int) specOpt {
+// as podman. The network namespace is netnsPath when set.
+func withNamespaces(n Namespaces, cgroupVersion int, netnsPath string) specOpt {
 	return func(spec *specs.Spec) error {
 		cgroup := n.Cgroup
 		if cgroup == "" && cgroupVersion == 1 {
 			cgroup = "host"
 		}
 		net := n.networkMode()
-		if net == "none" {
+		switch {
+		case net == "host":
+		case netnsPath != "":
+			net = "ns:" + netnsPath
+		case !strings.HasPrefix(net, "ns:"):
 			net = ""
 		}
 		spec.Linux.Namespaces = nil
@@ -452,6 +471,9 @@ func clampRlimits(limits, host []specs.POSIXRlimit) ([]specs.POSIXRlimit, []stri
 // rootful containers. Rootless containers on cgroup v1 cannot be limited:
 // asking for a limit there is an error.
 func withResources(r Resources, env GenerateEnv) (specOpt, error) {
+	if env.CgroupsDisabled {
+		return func(*specs.Spec) error { return nil }, nil // Validate refused limits
+	}
 	if env.Rootless && env.CgroupVersion == 1 {
 		if r != (Resources{}) {
 			return nil, invalid("--memory, --cpus, --cpu-shares, --cpuset-cpus and --pids-limit need cgroup v2 for rootless containers: drop them, or run as root")

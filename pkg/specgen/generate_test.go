@@ -612,10 +612,8 @@ func TestGenerateMisc(t *testing.T) {
 		t.Errorf("sysctl %v annotations %v nnp %v", spec.Linux.Sysctl, spec.Annotations, spec.Process.NoNewPrivileges)
 	}
 	// Validation runs first.
-	_, err := Generate(&SpecGenerator{Image: "x", PublishPorts: []string{"80:80"}}, testImage, env)
-	wantErr(t, err, define.ErrNotImplemented, "-p")
-	_, err = Generate(&SpecGenerator{Image: "x", Namespaces: Namespaces{Network: "bridge"}}, testImage, env)
-	wantErr(t, err, define.ErrNotImplemented, "--network bridge")
+	_, err := Generate(&SpecGenerator{Image: "x", PublishPorts: []string{"80:80"}, Namespaces: Namespaces{Network: "none"}}, testImage, env)
+	wantErr(t, err, define.ErrInvalidArg, "-p")
 	_, err = Generate(&SpecGenerator{Image: "x"}, testImage, GenerateEnv{ID: "x", RootFS: "rel", CgroupVersion: 2})
 	wantErr(t, err, define.ErrInvalidArg, "RootFS")
 }

@@ -52,8 +52,8 @@ func ParseMountVolumeFlag(value string) (Mount, error) {
 		m.Source = abs
 	case !path.IsAbs(m.Source):
 		if !ValidVolumeName(m.Source) {
-			return Mount{}, invalid("-v %q: %q is neither an absolute host path nor a volume name: use /HOST/PATH, ./PATH, or a volume name (%s)",
-				value, m.Source, VolumeNameHint)
+			return Mount{}, invalid("-v %q: %q is neither an absolute host path nor a volume name: use /HOST/PATH, ./PATH, or a volume name of letters, digits, '_', '.' and '-'",
+				value, m.Source)
 		}
 		m.Type = MountTypeVolume
 		return volumeMount(value, m)
@@ -145,10 +145,10 @@ func checkMountOptions(what, typ string, opts []string) error {
 		case hasVal:
 			re, ok := tmpfsKeyOptions[key]
 			if !ok || typ != MountTypeTmpfs {
-				return invalid("%s: unknown option %q: use ro, rw, a propagation such as rprivate, nosuid, nodev or noexec%s", what, o, tmpfsHint(typ))
+				return invalid("%s: unknown option %q: use ro, rw, a propagation such as rprivate, nosuid, nodev or noexec%s", what, o, optionHint(typ))
 			}
 			if !re.MatchString(val) {
-				return invalid("%s: invalid value in %q%s", what, o, tmpfsHint(typ))
+				return invalid("%s: invalid value in %q%s", what, o, optionHint(typ))
 			}
 			if _, dup := seen[key]; dup {
 				return invalid("%s: %s is given twice: keep one", what, key)
@@ -163,7 +163,7 @@ func checkMountOptions(what, typ string, opts []string) error {
 		}
 		group := optionGroup(o)
 		if group < 0 {
-			return invalid("%s: unknown option %q: use ro, rw, a propagation such as rprivate, nosuid, nodev or noexec%s", what, o, tmpfsHint(typ))
+			return invalid("%s: unknown option %q: use ro, rw, a propagation such as rprivate, nosuid, nodev or noexec%s", what, o, optionHint(typ))
 		}
 		k := fmt.Sprint(group)
 		if prev, dup := seen[k]; dup {
@@ -174,9 +174,12 @@ func checkMountOptions(what, typ string, opts []string) error {
 	return nil
 }
 
-func tmpfsHint(typ string) string {
-	if typ == MountTypeTmpfs {
+func optionHint(typ string) string {
+	switch typ {
+	case MountTypeTmpfs:
 		return ", or size=, mode=, uid=, gid=, nr_inodes= (e.g. size=64m,mode=1777)"
+	case MountTypeVolume:
+		return ", or nocopy, U, z"
 	}
 	return ""
 }

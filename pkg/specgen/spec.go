@@ -100,14 +100,34 @@ type SpecGenerator struct {
 	// ShmSize is the size of /dev/shm in bytes (--shm-size); nil means 64 MiB,
 	// 0 means unlimited.
 	ShmSize *int64 `json:"shmSize,omitempty"`
-	// PublishPorts are -p values as typed. Publishing needs the bridge
-	// network, so Validate rejects them for now.
+	// PublishPorts are -p values as typed. Publishing needs a bridge,
+	// pasta or slirp4netns network.
 	PublishPorts []string `json:"publishPorts,omitempty"`
+	// PublishAll (-P) publishes every port the image exposes on a free
+	// host port picked at random.
+	PublishAll bool `json:"publishAll,omitempty"`
+	// Networks are the bridge networks joined, in order (the first holds
+	// the default route), with the container's settings on each; empty
+	// with the bridge mode means the default network.
+	Networks []NetworkAttach `json:"networks,omitempty"`
 	// Remove deletes the container when it exits (--rm).
 	Remove bool `json:"remove,omitempty"`
 	// Pull is the pull policy: "missing" (the default when empty),
 	// "always", "never" or "newer".
 	Pull string `json:"pull,omitempty"`
+
+	// SdNotifyMode is --sdnotify (SdNotifyConmon when empty): what the
+	// container's monitor tells a systemd Type=notify service, when the
+	// engine runs under one (NOTIFY_SOCKET).
+	SdNotifyMode string `json:"sdNotifyMode,omitempty"`
+	// CgroupsMode is --cgroups (CgroupsEnabled when empty).
+	CgroupsMode string `json:"cgroupsMode,omitempty"`
+	// HealthConfig is the health check, nil for none; ContainerCreate fills
+	// it from the image's HEALTHCHECK when the flags set none.
+	HealthConfig *HealthConfig `json:"healthConfig,omitempty"`
+	// HealthOnFailure is --health-on-failure (HealthOnFailureNone when
+	// empty): what a check that finds the container unhealthy does.
+	HealthOnFailure string `json:"healthOnFailure,omitempty"`
 }
 
 // Mount is one mount in the container. Type is "bind", "tmpfs", "volume" or
@@ -168,10 +188,12 @@ type Security struct {
 // Namespaces are the namespace modes. Empty means podman's default: a new
 // namespace, except cgroup on cgroup v1 hosts which stays the host's.
 type Namespaces struct {
-	// Network is --network: "none", "host" or "ns:PATH" work today; "" is
-	// the engine's default, "none", until networking lands. "bridge",
-	// "slirp4netns", "pasta", "container:NAME" and network names are
-	// recognised and rejected with define.ErrNotImplemented.
+	// Network is the network mode (see ParseNetworks): "bridge" (the
+	// networks of SpecGenerator.Networks), "none" (only lo), "host",
+	// "ns:PATH", "container:NAME" (that container's), "pasta[:ARGS]" or
+	// "slirp4netns" (rootless user-mode networking). "" is the engine's
+	// default: bridge for root, pasta (else slirp4netns) rootless; the
+	// engine stores the resolved mode when it creates the container.
 	Network string `json:"network,omitempty"`
 	// PID, IPC, UTS and Cgroup are "" or "private" for a new namespace,
 	// "host", or "ns:PATH".
@@ -200,6 +222,8 @@ func (n *Namespaces) networkMode() string {
 	return n.Network
 }
 
-// DefaultNetwork is the network mode used when Namespaces.Network is empty.
-// It will become a real network when the engine has one.
-const DefaultNetwork = "none"
+// DefaultNetwork is the network mode Validate and Generate assume when
+// Namespaces.Network is empty: the root engine's default. The engine
+// resolves the empty mode when it creates a container (pasta or
+// slirp4netns when rootless).
+const DefaultNetwork = NetworkBridge

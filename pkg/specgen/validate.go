@@ -17,9 +17,8 @@ var (
 
 // Validate checks the spec without touching the host. It returns the first
 // problem found: an error wrapping define.ErrInvalidArg for a bad value, or
-// define.ErrNotImplemented for a podman feature the engine lacks (-p, and
-// --network modes other than none, host and ns:PATH). Each error is one
-// line naming the flag and the fix.
+// define.ErrNotImplemented for a podman feature the engine lacks. Each
+// error is one line naming the flag and the fix.
 func (s *SpecGenerator) Validate() error {
 	for _, check := range []func() error{
 		s.validateBasics,
@@ -31,6 +30,7 @@ func (s *SpecGenerator) Validate() error {
 		s.validateLimits,
 		s.validateLifecycle,
 		s.validatePorts,
+		s.validateSystemd,
 	} {
 		if err := check(); err != nil {
 			return err
@@ -106,21 +106,10 @@ func (s *SpecGenerator) validateNamespaces() error {
 			return err
 		}
 	}
-	net := ns.networkMode()
-	kind, _, _ := strings.Cut(net, ":")
-	switch {
-	case net == "none" || net == "host":
-	case kind == "ns":
-		if !path.IsAbs(strings.TrimPrefix(net, "ns:")) {
-			return invalid("--network %q: use ns:PATH with an absolute path (e.g. ns:/run/netns/blue)", net)
-		}
-	case kind == "bridge" || kind == "slirp4netns" || kind == "pasta" || kind == "private":
-		return notImplemented("--network %s is not supported yet: use --network none or host", kind)
-	case kind == "container":
-		return notImplemented("--network %s: joining another container's network is not supported yet: use --network none or host", net)
-	default:
-		return notImplemented("--network %s: named networks are not supported yet: use --network none or host", net)
+	if err := s.validateNetwork(); err != nil {
+		return err
 	}
+	net := ns.networkMode()
 	if s.Hostname != "" && ns.UTS == "host" {
 		return invalid("--hostname %s: cannot set a hostname with --uts host: drop one of them", s.Hostname)
 	}
@@ -293,9 +282,6 @@ func (s *SpecGenerator) validatePorts() error {
 		if _, err := ParsePortSpec(p); err != nil {
 			return err
 		}
-	}
-	if len(s.PublishPorts) > 0 {
-		return notImplemented("-p %s: publishing ports needs the bridge network, which comes with networking: drop -p, or use --network host and reach the port on the host directly", s.PublishPorts[0])
 	}
 	return nil
 }

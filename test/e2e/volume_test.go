@@ -77,6 +77,11 @@ func TestVolumeNamedPersists(t *testing.T) {
 	if !slices.Equal(rows[0], []string{"DRIVER", "VOLUME NAME"}) || !slices.Equal(rows[1], []string{"local", vol}) {
 		t.Errorf("volume ls: %q", rows)
 	}
+	e.Must("create", "--name", vol+"-ctr", "-v", vol+":/data:ro", img, "true")
+	mounts := e.Must("container", "inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Source}} {{.Destination}} {{.RW}}{{end}}", vol+"-ctr")
+	if want := "volume " + vol + " " + doc.Mountpoint + " /data false\n"; mounts != want {
+		t.Errorf("container inspect Mounts: %q, want %q", mounts, want)
+	}
 	e.Must("volume", "exists", vol)
 	if r := e.Run("volume", "exists", vol+"-not"); r.ExitCode != 1 || r.Stderr != "" {
 		t.Errorf("exists of a missing volume: %+v", r)
@@ -387,6 +392,8 @@ func TestVolumeBadInput(t *testing.T) {
 		{"run", "--rm", "--mount", "source=x,target=/y", img, "true"},
 		{"run", "--rm", "--mount", "type=volume,source=x,target=/y,bogus", img, "true"},
 		{"run", "--rm", "--volumes-from", "x:bogus", img, "true"},
+		// Fails after the volume was made: the volume goes too.
+		{"run", "--rm", "--pull", "never", "-v", "made:/d", "--mount", "type=image,source=no-such-image,target=/i", img, "true"},
 	} {
 		r := e.MustFail(125, args...)
 		if strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {

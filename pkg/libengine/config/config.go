@@ -27,6 +27,7 @@ type Config struct {
 	Engine     EngineConfig     `toml:"engine"`
 	Storage    StorageConfig    `toml:"storage"`
 	Registries RegistriesConfig `toml:"registries"`
+	Network    NetworkConfig    `toml:"network"`
 }
 
 // EngineConfig selects the OCI runtime.
@@ -48,6 +49,19 @@ type StorageConfig struct {
 // /etc/containers/registries.conf.
 type RegistriesConfig struct {
 	AuthFile string `toml:"authfile"`
+}
+
+// NetworkConfig names the default network and the rootless one.
+type NetworkConfig struct {
+	// DefaultNetwork is the name of the network containers join when none
+	// is named; DefaultSubnet and DefaultInterface are its subnet and
+	// bridge device.
+	DefaultNetwork   string `toml:"default_network"`
+	DefaultSubnet    string `toml:"default_subnet"`
+	DefaultInterface string `toml:"default_interface"`
+	// DefaultRootlessNetworkCmd is the rootless default mode: "pasta" or
+	// "slirp4netns" (pasta falls back to slirp4netns when missing).
+	DefaultRootlessNetworkCmd string `toml:"default_rootless_network_cmd"`
 }
 
 // Load returns the defaults overridden by the files in Paths(), or, when

@@ -76,8 +76,26 @@ type Config struct {
 	// stdio on /dev/null; the monitor waits for it before exiting. Its first
 	// element is an absolute path: there is no $PATH lookup.
 	ExitCommand []string `json:"exitCommand,omitempty"`
-	// NotifySocket is reserved for sd_notify support; ignored for now.
+	// NotifySocket is the service manager's sd_notify socket (the
+	// NOTIFY_SOCKET systemd gave the engine): a path, or an abstract name
+	// starting with '@'. Empty sends nothing. Once the engine reports the
+	// container started (NotifyStarted), the monitor sends MAINPID=<its own
+	// pid> and, as NotifyMode says, READY=1.
 	NotifySocket string `json:"notifySocket,omitempty"`
+	// NotifyMode is NotifyConmon (the default when empty), NotifyContainer
+	// or NotifyHealthy; see those constants.
+	NotifyMode string `json:"notifyMode,omitempty"`
+	// NotifyProxy, required with NotifyContainer, is the datagram socket the
+	// monitor creates before `runtime create` and relays to NotifySocket;
+	// the engine mounts its directory into the container.
+	NotifyProxy string `json:"notifyProxy,omitempty"`
+	// HealthCommand, when set, is run every HealthInterval while the
+	// container runs, with its stdio on /dev/null; a tick that finds the
+	// previous run still going is skipped. Its first element is an absolute
+	// path. An exit status of 0 means the check passed (NotifyHealthy).
+	HealthCommand []string `json:"healthCommand,omitempty"`
+	// HealthInterval must be positive when HealthCommand is set.
+	HealthInterval time.Duration `json:"healthInterval,omitempty"`
 }
 
 // WriteFile writes c as JSON to path, for ReadConfig.
@@ -93,6 +111,19 @@ func (c *Config) WriteFile(path string) error {
 		if v != "" {
 			key(k)
 			b = appendJSONString(b, []byte(v), false)
+		}
+	}
+	strs := func(k string, v []string) {
+		if len(v) > 0 {
+			key(k)
+			b = append(b, '[')
+			for i, arg := range v {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, []byte(arg), false)
+			}
+			b = append(b, ']')
 		}
 	}
 	boolean := func(k string, v bool) {
@@ -116,18 +147,15 @@ func (c *Config) WriteFile(path string) error {
 	str("attachSocket", c.AttachSocket)
 	str("exitFile", c.ExitFile)
 	str("pidFile", c.PidFile)
-	if len(c.ExitCommand) > 0 {
-		key("exitCommand")
-		b = append(b, '[')
-		for i, arg := range c.ExitCommand {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, []byte(arg), false)
-		}
-		b = append(b, ']')
-	}
+	strs("exitCommand", c.ExitCommand)
 	str("notifySocket", c.NotifySocket)
+	str("notifyMode", c.NotifyMode)
+	str("notifyProxy", c.NotifyProxy)
+	strs("healthCommand", c.HealthCommand)
+	if c.HealthInterval != 0 {
+		key("healthInterval")
+		b = strconv.AppendInt(b, int64(c.HealthInterval), 10)
+	}
 	b = append(b, '}', '\n')
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("write monitor config: %w", err)
@@ -169,6 +197,17 @@ func (c *Config) validate() error {
 		return errors.New("exitFile is required")
 	case c.PidFile == "":
 		return errors.New("pidFile is required")
+	case len(c.HealthCommand) > 0 && (!filepath.IsAbs(c.HealthCommand[0]) || c.HealthInterval <= 0):
+		return errors.New("healthCommand must start with an absolute path and healthInterval be positive")
+	}
+	switch c.NotifyMode {
+	case "", NotifyConmon, NotifyHealthy:
+	case NotifyContainer:
+		if c.NotifySocket != "" && c.NotifyProxy == "" {
+			return errors.New("notifyProxy is required with notifyMode container")
+		}
+	default:
+		return errors.New("unknown notifyMode " + c.NotifyMode + ": use conmon, container or healthy")
 	}
 	switch c.LogDriver {
 	case LogDriverK8sFile, LogDriverJSONFile:

@@ -313,6 +313,16 @@ func decodeConfig(data []byte) (*Config, error) {
 			c.ExitCommand, err = r.strings()
 		case "notifySocket":
 			c.NotifySocket, err = r.optString()
+		case "notifyMode":
+			c.NotifyMode, err = r.optString()
+		case "notifyProxy":
+			c.NotifyProxy, err = r.optString()
+		case "healthCommand":
+			c.HealthCommand, err = r.strings()
+		case "healthInterval":
+			var n int64
+			n, err = r.int64()
+			c.HealthInterval = time.Duration(n)
 		default:
 			err = r.skip()
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,6 +69,11 @@ type monitor struct {
 
 	stdinMu sync.Mutex
 	stdin   *os.File // client input goes here; nil when there is none
+
+	isStarted   atomic.Bool // the engine reported `runtime start` (see started)
+	readySent   bool        // READY=1 went out (NotifyHealthy); main loop only
+	notifyProxy *os.File    // the container's sd_notify socket (NotifyContainer)
+	healthPid   int         // the running health command; main loop only
 }
 
 func (m *monitor) run(configPath string) error {
@@ -98,6 +104,9 @@ func (m *monitor) run(configPath string) error {
 	if m.ln != nil {
 		go m.acceptClients()
 	}
+	if m.notifyProxy != nil {
+		go m.relayNotify()
+	}
 	memFile := memoryEventsFile(pid)
 	// Setting up allocated more than an idle monitor needs: give it back.
 	debug.FreeOSMemory()
@@ -109,6 +118,9 @@ func (m *monitor) run(configPath string) error {
 		status.OOMKilled = ws.Signal() == unix.SIGKILL && oomKilled(memFile)
 	}
 	m.drain()
+	if m.notifyProxy != nil {
+		_ = m.notifyProxy.Close()
+	}
 	if err := writeExitFile(cfg.ExitFile, status); err != nil {
 		logf("write exit file: " + err.Error())
 	}
@@ -174,9 +186,15 @@ func (m *monitor) create(runtimeLog string) (int, error) {
 			return 0, wrap(err, "open container log")
 		}
 	}
-	if cfg.AttachSocket != "" && cfg.LogDriver != LogDriverPassthrough {
+	// With passthrough, the socket serves only NotifyStarted.
+	if cfg.AttachSocket != "" && (cfg.LogDriver != LogDriverPassthrough || cfg.NotifySocket != "") {
 		if m.ln, err = listenUnix(cfg.AttachSocket); err != nil {
 			return 0, wrap(err, "attach socket")
+		}
+	}
+	if cfg.NotifySocket != "" && cfg.NotifyMode == NotifyContainer {
+		if m.notifyProxy, err = listenUnixgram(cfg.NotifyProxy); err != nil {
+			return 0, wrap(err, "sd_notify proxy socket")
 		}
 	}
 
@@ -268,11 +286,18 @@ func runtimeLogError(path string) string {
 }
 
 // wait forwards signals to the container's init until it exits, reaping
-// every child on the way, and returns the init's status.
+// every child on the way and running the health command on its ticks, and
+// returns the init's status.
 func (m *monitor) wait(forward <-chan os.Signal, pid int) unix.WaitStatus {
+	var healthTick <-chan time.Time
+	if len(m.cfg.HealthCommand) > 0 {
+		t := time.NewTicker(m.cfg.HealthInterval)
+		defer t.Stop()
+		healthTick = t.C
+	}
 	for {
 		// Reap before waiting: the container may have exited already.
-		if ws, ok := reap(pid); ok {
+		if ws, ok := m.reap(pid); ok {
 			return ws
 		}
 		select {
@@ -281,13 +306,30 @@ func (m *monitor) wait(forward <-chan os.Signal, pid int) unix.WaitStatus {
 			if s, ok := sig.(syscall.Signal); ok {
 				_ = unix.Kill(pid, s)
 			}
+		case <-healthTick:
+			m.runHealthCommand()
 		}
 	}
 }
 
+// runHealthCommand starts the health command unless it is still running.
+// The main loop reaps it (see reap): os.Process.Wait would park a thread.
+func (m *monitor) runHealthCommand() {
+	if m.healthPid != 0 {
+		return
+	}
+	p, err := startProcess(m.cfg.HealthCommand, "", [3]*os.File{}, nil, nil, nil)
+	if err != nil {
+		logf("health command: " + err.Error())
+		return
+	}
+	m.healthPid = p.Pid
+	_ = p.Release()
+}
+
 // reap collects every exited child and reports the status of pid if it is
-// among them.
-func reap(pid int) (unix.WaitStatus, bool) {
+// among them; the health command's end is noted on the way.
+func (m *monitor) reap(pid int) (unix.WaitStatus, bool) {
 	for {
 		var ws unix.WaitStatus
 		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
@@ -299,6 +341,12 @@ func reap(pid int) (unix.WaitStatus, bool) {
 		}
 		if got == pid {
 			return ws, true
+		}
+		if got == m.healthPid {
+			m.healthPid = 0
+			if ws.Exited() && ws.ExitStatus() == 0 {
+				m.healthPassed()
+			}
 		}
 	}
 }
@@ -391,6 +439,11 @@ func (m *monitor) serveClient(c *os.File) {
 			if size, ok := decodeSize(payload); ok {
 				m.resize(size)
 			}
+		case frameStarted:
+			m.started()
+		}
+		if typ == frameStarted {
+			break // closing the connection answers NotifyStarted
 		}
 	}
 	m.mu.Lock()

@@ -32,6 +32,10 @@ type Container struct {
 	// Volumes names the volumes the container mounts. AddContainer records
 	// them with the container; while it exists, they cannot be removed.
 	Volumes []string
+	// Networks are the networks the container joins, in order. AddContainer
+	// records them with the container; while it exists, they cannot be
+	// removed.
+	Networks []NetworkAttachment
 }
 
 // ContainerState is the part of a record that changes while it lives.
@@ -147,6 +151,26 @@ var migrations = []string{
 		PRIMARY KEY (container_id, volume)
 	);
 	CREATE INDEX container_volumes_volume ON container_volumes(volume);`,
+	// 3: networks, and which containers join them.
+	`CREATE TABLE networks (
+		name TEXT PRIMARY KEY,
+		id TEXT NOT NULL UNIQUE,
+		created INTEGER NOT NULL,
+		config BLOB NOT NULL
+	);
+	CREATE TABLE container_networks (
+		container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+		network TEXT NOT NULL REFERENCES networks(name) ON DELETE RESTRICT,
+		position INTEGER NOT NULL,
+		options BLOB NOT NULL,
+		PRIMARY KEY (container_id, network)
+	);
+	CREATE INDEX container_networks_network ON container_networks(network);`,
+	// 4: health check results (see health.go).
+	`CREATE TABLE container_health (
+		container_id TEXT PRIMARY KEY REFERENCES containers(id) ON DELETE CASCADE,
+		health BLOB NOT NULL
+	);`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {
@@ -211,6 +235,9 @@ func (d *DB) AddContainer(ctx context.Context, c *Container) error {
 	if err := addContainerVolumes(ctx, tx, c.ID, c.Volumes); err != nil {
 		return err
 	}
+	if err := addContainerNetworks(ctx, tx, c.ID, c.Networks); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("add container %s: %w", c.Name, err)
 	}
@@ -248,6 +275,9 @@ func (d *DB) Container(ctx context.Context, idOrName string) (*Container, error)
 	if err := d.fillVolumes(ctx, []*Container{found}); err != nil {
 		return nil, err
 	}
+	if err := d.fillNetworks(ctx, []*Container{found}); err != nil {
+		return nil, err
+	}
 	return found, nil
 }
 
@@ -261,7 +291,10 @@ func (d *DB) Containers(ctx context.Context) ([]*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ctrs, d.fillVolumes(ctx, ctrs)
+	if err := d.fillVolumes(ctx, ctrs); err != nil {
+		return nil, err
+	}
+	return ctrs, d.fillNetworks(ctx, ctrs)
 }
 
 // UpdateState replaces a container's changing state.

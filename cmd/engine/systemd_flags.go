@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/engine-oss/engine/pkg/specgen"
+	"github.com/spf13/pflag"
+)
+
+// systemdFlags are the run and create flags for running under systemd and
+// for health checks.
+type systemdFlags struct {
+	sdnotify          string
+	cgroups           string
+	healthCmd         string
+	healthInterval    string
+	healthRetries     uint
+	healthStartPeriod string
+	healthTimeout     string
+	healthOnFailure   string
+	noHealthcheck     bool
+}
+
+func (f *systemdFlags) add(fl *pflag.FlagSet) {
+	fl.StringVar(&f.sdnotify, "sdnotify", specgen.SdNotifyConmon, "how a systemd Type=notify unit learns the container is ready: conmon, container, healthy or ignore")
+	fl.StringVar(&f.cgroups, "cgroups", specgen.CgroupsEnabled, "the container's cgroup: enabled, disabled, no-conmon or split")
+	fl.StringVar(&f.healthCmd, "health-cmd", "", "health check: a shell command, a JSON array of the command and its arguments, or none")
+	fl.StringVar(&f.healthInterval, "health-interval", specgen.DefaultHealthInterval.String(), "time between health checks, or disable")
+	fl.UintVar(&f.healthRetries, "health-retries", specgen.DefaultHealthRetries, "consecutive failed checks that make the container unhealthy")
+	fl.StringVar(&f.healthStartPeriod, "health-start-period", "0s", "time after start during which failed checks do not count")
+	fl.StringVar(&f.healthTimeout, "health-timeout", specgen.DefaultHealthTimeout.String(), "time a check may take before it counts as failed")
+	fl.StringVar(&f.healthOnFailure, "health-on-failure", specgen.HealthOnFailureNone, "action when the container becomes unhealthy: none, kill, restart or stop")
+	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "turn off the image's health check")
+}
+
+// apply sets the flags' values on s; the other --health-* flags shape the
+// check of --health-cmd only (the image's keeps its own settings). The
+// systemd unit the engine runs in, as quadlet and generated units announce
+// it in $PODMAN_SYSTEMD_UNIT (or $ENGINE_SYSTEMD_UNIT), is recorded as the
+// PODMAN_SYSTEMD_UNIT label, which auto-update reads.
+func (f *systemdFlags) apply(fl *pflag.FlagSet, s *specgen.SpecGenerator) error {
+	if fl.Changed("sdnotify") {
+		s.SdNotifyMode = f.sdnotify
+	}
+	if fl.Changed("cgroups") {
+		s.CgroupsMode = f.cgroups
+	}
+	if fl.Changed("health-on-failure") {
+		s.HealthOnFailure = f.healthOnFailure
+	}
+	if unit := firstEnv("PODMAN_SYSTEMD_UNIT", "ENGINE_SYSTEMD_UNIT"); unit != "" {
+		if s.Labels == nil {
+			s.Labels = map[string]string{}
+		}
+		if _, set := s.Labels[systemdUnitLabel]; !set {
+			s.Labels[systemdUnitLabel] = unit
+		}
+	}
+	if f.noHealthcheck {
+		if fl.Changed("health-cmd") {
+			return fmt.Errorf("--no-healthcheck conflicts with --health-cmd: drop one: %w", define.ErrInvalidArg)
+		}
+		s.HealthConfig = &specgen.HealthConfig{Test: []string{"NONE"}}
+		return nil
+	}
+	if !fl.Changed("health-cmd") {
+		for _, name := range []string{"health-interval", "health-retries", "health-start-period", "health-timeout"} {
+			if fl.Changed(name) {
+				return fmt.Errorf("--%s needs --health-cmd: the image's health check keeps its own settings: %w", name, define.ErrInvalidArg)
+			}
+		}
+		return nil
+	}
+	test, err := specgen.ParseHealthCmd(f.healthCmd)
+	if err != nil {
+		return err
+	}
+	h := &specgen.HealthConfig{Test: test, Retries: int(f.healthRetries)}
+	if h.Interval, err = specgen.ParseHealthInterval(f.healthInterval); err != nil {
+		return err
+	}
+	if h.Timeout, err = specgen.ParseHealthDuration("--health-timeout", f.healthTimeout, true); err != nil {
+		return err
+	}
+	if h.StartPeriod, err = specgen.ParseHealthDuration("--health-start-period", f.healthStartPeriod, false); err != nil {
+		return err
+	}
+	s.HealthConfig = h
+	return nil
+}
+
+// systemdUnitLabel names the unit a container runs in, as podman's.
+const systemdUnitLabel = "PODMAN_SYSTEMD_UNIT"
+
+// firstEnv returns the value of the first of the variables that is set.
+func firstEnv(names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,388 @@
+// Package generate writes systemd service units for existing containers
+// and pods, as `podman generate systemd` does: a unit that starts and stops
+// the container, or (New) one that creates it afresh from the command line
+// that created it and removes it when it stops. It works on plain
+// descriptions (Container, Pod) and knows nothing of the engine's state.
+package generate
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/engine-oss/engine/pkg/systemd"
+)
+
+// ErrInvalidOptions is wrapped by the errors about options or a container
+// description that cannot make a unit.
+var ErrInvalidOptions = errors.New("invalid options")
+
+// Container describes a container to write a unit for.
+type Container struct {
+	// ID and Name are the container's. Required.
+	ID, Name string
+	// CreateCommand is the command line that created it (os.Args of
+	// `engine run` or `engine create`); required with Options.New.
+	CreateCommand []string
+	// StopTimeout is the container's --stop-timeout in seconds.
+	StopTimeout uint
+	// SdNotifyMode is the container's --sdnotify; "" means conmon.
+	SdNotifyMode string
+	// RunRoot is the store's run directory, which the unit waits to be
+	// mounted. Optional.
+	RunRoot string
+	// PodService, for a member of a pod, is the pod's unit name: the
+	// container's unit is bound to it.
+	PodService string
+}
+
+// Options are `generate systemd`'s flags. The zero value needs only
+// Executable.
+type Options struct {
+	// Executable is the engine binary's absolute path, for the Exec lines.
+	Executable string
+	// GlobalArgs are the engine's flags the units pass on (--root…),
+	// placed before the command.
+	GlobalArgs []string
+	// New creates the container on start and removes it on stop.
+	New bool
+	// UseName names the unit and refers to the container by name instead
+	// of ID.
+	UseName bool
+	// RestartPolicy is Restart= ("on-failure" when empty).
+	RestartPolicy string
+	// RestartSec, StartTimeout and StopTimeout set RestartSec=,
+	// TimeoutStartSec= and the container's stop timeout when not nil.
+	RestartSec, StartTimeout, StopTimeout *uint
+	// After, Wants and Requires are added to [Unit].
+	After, Wants, Requires []string
+	// Env are KEY=VALUE pairs set in [Service] (Environment=).
+	Env []string
+	// ContainerPrefix, PodPrefix and Separator make unit names:
+	// "container" + "-" + NAME; empty means those defaults.
+	ContainerPrefix, PodPrefix, Separator string
+	// NoHeader leaves out the comment naming the unit and its generator.
+	NoHeader bool
+	// Template makes a template unit (NAME@.service) whose instances run
+	// containers named NAME-INSTANCE; it requires New.
+	Template bool
+	// Version and Time go into the header.
+	Version string
+	Time    time.Time
+}
+
+// Unit is one generated unit file.
+type Unit struct {
+	// Name is the file name, e.g. "container-web.service".
+	Name string
+	Data []byte
+}
+
+// restartPolicies are the values of systemd's Restart=.
+var restartPolicies = []string{"no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always"}
+
+// check validates the options and applies their defaults.
+func (o *Options) check() error {
+	if !strings.HasPrefix(o.Executable, "/") {
+		return fmt.Errorf("the engine's path %q is not absolute: %w", o.Executable, ErrInvalidOptions)
+	}
+	if o.RestartPolicy == "" {
+		o.RestartPolicy = "on-failure"
+	}
+	if !slices.Contains(restartPolicies, o.RestartPolicy) {
+		return fmt.Errorf("--restart-policy %q: use one of %s: %w", o.RestartPolicy, strings.Join(restartPolicies, ", "), ErrInvalidOptions)
+	}
+	if o.Template && !o.New {
+		return fmt.Errorf("--template needs --new: a template's instances each create their container: %w", ErrInvalidOptions)
+	}
+	for _, e := range o.Env {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			return fmt.Errorf("--env %q: use KEY=VALUE: %w", e, ErrInvalidOptions)
+		}
+	}
+	if o.ContainerPrefix == "" {
+		o.ContainerPrefix = "container"
+	}
+	if o.PodPrefix == "" {
+		o.PodPrefix = "pod"
+	}
+	if o.Separator == "" {
+		o.Separator = "-"
+	}
+	return nil
+}
+
+// ServiceName is the unit name of a container or pod: PREFIX-NAME (or the
+// ID without UseName), with "@" for a template.
+func (o *Options) serviceName(prefix, name, id string) string {
+	n := id
+	if o.UseName {
+		n = name
+	}
+	if prefix != "" {
+		n = prefix + o.Separator + n
+	}
+	if o.Template {
+		n += "@"
+	}
+	return n + ".service"
+}
+
+// ContainerUnit writes the unit of one container. Errors wrap
+// ErrInvalidOptions.
+func ContainerUnit(c Container, o Options) (Unit, error) {
+	if err := o.check(); err != nil {
+		return Unit{}, err
+	}
+	if c.ID == "" || c.Name == "" {
+		return Unit{}, fmt.Errorf("a container needs an ID and a name: %w", ErrInvalidOptions)
+	}
+	name := o.serviceName(o.ContainerPrefix, c.Name, c.ID)
+	f := &systemd.File{}
+	unit, svc := f.Ensure("Unit"), f.Ensure("Service")
+	unit.Add("Description", "engine "+name)
+	unit.Add("Wants", "network-online.target")
+	unit.Add("After", "network-online.target")
+	if c.RunRoot != "" {
+		unit.Add("RequiresMountsFor", c.RunRoot)
+	}
+	if c.PodService != "" {
+		unit.Add("BindsTo", c.PodService)
+		unit.Add("After", c.PodService)
+	}
+	addDeps(unit, o)
+	addEnv(svc, o)
+
+	stopTimeout := c.StopTimeout
+	if o.StopTimeout != nil {
+		stopTimeout = *o.StopTimeout
+	}
+	svc.Add("TimeoutStopSec", strconv.FormatUint(uint64(stopTimeout)+60, 10))
+	ref := c.ID
+	if o.UseName {
+		ref = c.Name
+	}
+	exe := append([]string{o.Executable}, escapeArgs(o.GlobalArgs)...)
+	t := strconv.FormatUint(uint64(stopTimeout), 10)
+	if o.New {
+		run, cgroups, err := newRunCommand(c, o)
+		if err != nil {
+			return Unit{}, err
+		}
+		svc.Add("ExecStart", systemd.CommandLine(run))
+		svc.Add("ExecStop", systemd.CommandLine(append(slices.Clone(exe), "stop", "--ignore", "-t", t, "--cidfile="+cidFile)))
+		svc.Add("ExecStopPost", "-"+systemd.CommandLine(append(slices.Clone(exe), "rm", "-f", "--ignore", "-t", t, "--cidfile="+cidFile)))
+		if cgroups == "split" {
+			svc.Add("Delegate", "yes")
+		}
+	} else {
+		if c.SdNotifyMode == "ignore" {
+			return Unit{}, fmt.Errorf("container %s was created with --sdnotify=ignore, so systemd could not tell when it started: use --new, or recreate it without: %w", c.Name, ErrInvalidOptions)
+		}
+		svc.Add("ExecStart", systemd.CommandLine(append(slices.Clone(exe), "start", ref)))
+		svc.Add("ExecStop", systemd.CommandLine(append(slices.Clone(exe), "stop", "-t", t, ref)))
+		svc.Add("ExecStopPost", "-"+systemd.CommandLine(append(slices.Clone(exe), "stop", "-t", t, ref)))
+	}
+	// The engine's monitor stays in the unit and tells systemd it is the
+	// main process (MAINPID) once the container runs; systemd stops it
+	// with SIGTERM, which it passes to the container, after ExecStop.
+	svc.Add("Type", "notify")
+	svc.Add("NotifyAccess", "all")
+	svc.Add("KillMode", "mixed")
+	f.Ensure("Install").Add("WantedBy", "default.target")
+	return Unit{Name: name, Data: render(name, f, o)}, nil
+}
+
+// cidFile is where --new units keep the ID of the container they created.
+const cidFile = "%t/%n.ctr-id"
+
+// newRunCommand rewrites the command that created the container into
+// the unit's ExecStart, as podman does: `engine run` with --cidfile,
+// --rm, --replace (for a named container), -d and --sdnotify=conmon unless
+// the command chose a mode; the command's own --cidfile, --rm and
+// --restart (systemd restarts the unit instead) are dropped. It returns the
+// command and its --cgroups mode.
+func newRunCommand(c Container, o Options) ([]string, string, error) {
+	cmdIdx := -1
+	for i, a := range c.CreateCommand {
+		if i > 0 && (a == "run" || a == "create") {
+			cmdIdx = i
+			break
+		}
+	}
+	if cmdIdx < 0 {
+		return nil, "", fmt.Errorf("container %s was not created by `engine run` or `engine create` (its command was %q): drop --new: %w",
+			c.Name, strings.Join(c.CreateCommand, " "), ErrInvalidOptions)
+	}
+	rest := c.CreateCommand[cmdIdx+1:]
+	flags, operands := splitFlags(rest)
+	var kept []string
+	var sdnotify, cgroups string
+	hasName, hasReplace := false, false
+	for i := 0; i < len(flags); i++ {
+		name, value, hasValue := strings.Cut(flags[i], "=")
+		takesValue := !hasValue && valueFlags[name] && i+1 < len(flags)
+		if takesValue {
+			value = flags[i+1]
+		}
+		drop := false
+		switch name {
+		case "--cidfile", "--restart", "--rm":
+			drop = true
+		case "-d", "--detach":
+			drop = true // added back below
+		case "--sdnotify":
+			sdnotify = value
+			drop = sdnotify == "ignore" // systemd must hear from the container
+		case "--cgroups":
+			cgroups = value
+		case "--name":
+			hasName = true
+			if o.Template {
+				value += "-%i"
+				kept = append(kept, "--name="+escape(value[:len(value)-3])+"-%i")
+				if takesValue {
+					i++
+				}
+				continue
+			}
+		case "--replace":
+			hasReplace = true
+		}
+		if !drop {
+			kept = append(kept, escape(flags[i]))
+			if takesValue {
+				kept = append(kept, escape(flags[i+1]))
+			}
+		}
+		if takesValue {
+			i++
+		}
+	}
+	run := append([]string{o.Executable}, escapeArgs(o.GlobalArgs)...)
+	run = append(run, "run", "--cidfile="+cidFile)
+	if cgroups == "" {
+		cgroups = "no-conmon"
+		run = append(run, "--cgroups=no-conmon")
+	}
+	run = append(run, "--rm")
+	if sdnotify == "" || sdnotify == "ignore" {
+		run = append(run, "--sdnotify=conmon")
+	}
+	run = append(run, "-d")
+	if !hasName && o.Template {
+		run = append(run, "--name="+escape(c.Name)+"-%i")
+		hasName = true
+	}
+	if hasName && !hasReplace {
+		run = append(run, "--replace")
+	}
+	run = append(run, kept...)
+	return append(run, escapeArgs(operands)...), cgroups, nil
+}
+
+// valueFlags are the run and create flags that take a value, so that the
+// word after one is not taken for the image.
+var valueFlags = map[string]bool{}
+
+func init() {
+	for _, f := range strings.Fields(`--add-host --annotation --authfile --cap-add --cap-drop --cert-dir
+		--cgroup-parent --cgroupns --cgroups --cidfile --cpu-shares --cpus --cpuset-cpus --creds --detach-keys
+		--device --dns --dns-option --dns-search --entrypoint --env -e --env-file --expose --gidmap --group-add
+		--health-cmd --health-interval --health-on-failure --health-retries --health-start-period --health-timeout
+		--health-log-destination --health-max-log-count --health-max-log-size --health-startup-cmd
+		--health-startup-interval --health-startup-retries --health-startup-success --health-startup-timeout
+		--hostname -h --init-path --ip --ip6 --ipc --label -l --log-driver --log-opt --mac-address --memory -m
+		--memory-swap --mount --name --network --net --network-alias --pid --pids-limit --platform --pod
+		--publish -p --pull --restart --retry --retry-delay --rootfs --sdnotify --secret --security-opt --shm-size
+		--stop-signal --stop-timeout --subgidname --subuidname --sysctl --tmpfs --tz --uidmap --ulimit --user -u
+		--userns --uts --volume -v --volumes-from --workdir -w`) {
+		valueFlags[f] = true
+	}
+}
+
+// splitFlags splits the arguments after `run` into its flags and the image
+// with the container's command: flags stop at the first word that is
+// neither a flag nor a flag's value, as `engine run` parses them.
+func splitFlags(args []string) (flags, operands []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return args[:i], args[i+1:]
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			return args[:i], args[i:]
+		}
+		if !strings.Contains(a, "=") && valueFlags[a] {
+			i++
+		} else if len(a) > 2 && a[1] != '-' && valueFlags[a[:2]] {
+			continue // -v/x:/y, a short flag with its value attached
+		}
+	}
+	return args, nil
+}
+
+// escapeArgs escapes words of a command for an Exec line: systemd expands
+// "%" specifiers and "$" variables, which the user's words must not see.
+func escapeArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = escape(a)
+	}
+	return out
+}
+
+func escape(s string) string {
+	return strings.NewReplacer("%", "%%", "$", "$$").Replace(s)
+}
+
+// addDeps adds the user's After=, Wants= and Requires=.
+func addDeps(unit *systemd.Section, o Options) {
+	for _, d := range o.After {
+		unit.Add("After", d)
+	}
+	for _, d := range o.Wants {
+		unit.Add("Wants", d)
+	}
+	for _, d := range o.Requires {
+		unit.Add("Requires", d)
+	}
+}
+
+// addEnv adds the variables that tell the engine which unit it runs in,
+// then the user's --env and the restart settings.
+func addEnv(svc *systemd.Section, o Options) {
+	svc.Add("Environment", "PODMAN_SYSTEMD_UNIT=%n")
+	svc.Add("Environment", "ENGINE_SYSTEMD_UNIT=%n")
+	for _, e := range o.Env {
+		svc.Add("Environment", systemd.CommandLine([]string{escape(e)}))
+	}
+	svc.Add("Restart", o.RestartPolicy)
+	if o.RestartSec != nil {
+		svc.Add("RestartSec", strconv.FormatUint(uint64(*o.RestartSec), 10))
+	}
+	if o.StartTimeout != nil {
+		svc.Add("TimeoutStartSec", strconv.FormatUint(uint64(*o.StartTimeout), 10))
+	}
+}
+
+// render serializes a unit with its header.
+func render(name string, f *systemd.File, o Options) []byte {
+	var b strings.Builder
+	if !o.NoHeader {
+		fmt.Fprintf(&b, "# %s\n# autogenerated by engine", name)
+		if o.Version != "" {
+			b.WriteString(" " + o.Version)
+		}
+		b.WriteByte('\n')
+		if !o.Time.IsZero() {
+			fmt.Fprintf(&b, "# %s\n", o.Time.Format(time.UnixDate))
+		}
+		b.WriteByte('\n')
+	}
+	b.Write(f.Bytes())
+	return []byte(b.String())
+}

@@ -16,7 +16,7 @@ image="$REGISTRY/demo/busybox:latest"
 
 echo "== building a 3-layer busybox image and pushing it to $REGISTRY"
 go run ./test/cmd/mkimage --out "$work/layout" --layers 3 \
-	--cmd 'echo hello from engine; uname -a' --push "$image" --insecure
+	--cmd 'echo hello from engine' --push "$image" --insecure
 
 echo "== engine pull $image"
 bin/engine pull --tls-verify=false "$image"
@@ -26,3 +26,10 @@ bin/engine image inspect --format '{{.Id}} {{.Config.Cmd}}' demo
 
 echo "== engine run --rm demo"
 bin/engine run --rm --network none demo
+bin/engine run --rm --network none demo sh -c 'echo "in a container: $(hostname), $(id -u), $(uname -r)"; ls /'
+echo "== engine run -d, ps, logs, stop, rm"
+bin/engine run -d --name demo-sleeper --network none demo sh -c 'echo started; exec sleep 600'
+bin/engine ps
+sleep 0.3
+bin/engine logs demo-sleeper
+bin/engine rm -f -t 0 demo-sleeper

@@ -118,7 +118,7 @@ func newStopCommand(g *globalOptions) *cobra.Command {
 	fl.UintVarP(&timeout, "time", "t", 10, "seconds to wait before killing the container")
 	fl.BoolVarP(&opts.All, "all", "a", false, "stop all running containers")
 	fl.BoolVarP(&opts.Ignore, "ignore", "i", false, "ignore containers that do not exist")
-	return cmd
+	return withCIDFiles(cmd, &opts.Ignore)
 }
 
 func newKillCommand(g *globalOptions) *cobra.Command {
@@ -179,7 +179,7 @@ func newRmCommand(g *globalOptions) *cobra.Command {
 	fl.BoolVarP(&opts.Ignore, "ignore", "i", false, "ignore containers that do not exist")
 	fl.BoolVarP(&opts.Volumes, "volumes", "v", false, "remove the container's anonymous volumes")
 	fl.UintVarP(&timeout, "time", "t", 10, "seconds to wait for stop before killing the container")
-	return cmd
+	return withCIDFiles(cmd, &opts.Ignore)
 }
 
 func newWaitCommand(g *globalOptions) *cobra.Command {

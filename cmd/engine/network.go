@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 func newNetworkCreateCommand(g *globalOptions) *cobra.Command {
 	var opts network.CreateOptions
 	var labels, options []string
+	var ignore bool
 	cmd := &cobra.Command{
 		Use:   "create [options] [NAME]",
 		Short: "Create a bridge network",
@@ -35,6 +37,10 @@ func newNetworkCreateCommand(g *globalOptions) *cobra.Command {
 			}
 			return g.withEngine(cmd, func(e *libengine.Engine) error {
 				n, err := e.NetworkCreate(cmd.Context(), opts)
+				if ignore && errors.Is(err, define.ErrNetworkExists) {
+					_, err = fmt.Fprintln(cmd.OutOrStdout(), opts.Name)
+					return err
+				}
 				if err != nil {
 					return err
 				}
@@ -53,6 +59,7 @@ func newNetworkCreateCommand(g *globalOptions) *cobra.Command {
 	f.BoolVar(&opts.DisableDNS, "disable-dns", false, "do not list the network's containers in each other's /etc/hosts")
 	f.StringArrayVar(&labels, "label", nil, "set metadata on the network (KEY=VALUE)")
 	f.StringArrayVarP(&options, "opt", "o", nil, "driver option: mtu=N")
+	f.BoolVar(&ignore, "ignore", false, "succeed when a network of that name exists, leaving it as it is")
 	return cmd
 }
 

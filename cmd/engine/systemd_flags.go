@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
+	"github.com/engine-oss/engine/pkg/libengine"
 	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/engine-oss/engine/pkg/specgen"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -54,8 +58,8 @@ func (f *systemdFlags) apply(fl *pflag.FlagSet, s *specgen.SpecGenerator) error 
 		if s.Labels == nil {
 			s.Labels = map[string]string{}
 		}
-		if _, set := s.Labels[systemdUnitLabel]; !set {
-			s.Labels[systemdUnitLabel] = unit
+		if _, set := s.Labels[libengine.SystemdUnitLabel]; !set {
+			s.Labels[libengine.SystemdUnitLabel] = unit
 		}
 	}
 	if f.noHealthcheck {
@@ -91,9 +95,6 @@ func (f *systemdFlags) apply(fl *pflag.FlagSet, s *specgen.SpecGenerator) error 
 	return nil
 }
 
-// systemdUnitLabel names the unit a container runs in, as podman's.
-const systemdUnitLabel = "PODMAN_SYSTEMD_UNIT"
-
 // firstEnv returns the value of the first of the variables that is set.
 func firstEnv(names ...string) string {
 	for _, n := range names {
@@ -102,4 +103,38 @@ func firstEnv(names ...string) string {
 		}
 	}
 	return ""
+}
+
+// withCIDFiles adds --cidfile to stop or rm, as podman's: the containers
+// whose IDs `run --cidfile` wrote to the files are acted on too, which is
+// how systemd units name the container they created. With ignore set, a
+// missing file is skipped.
+func withCIDFiles(cmd *cobra.Command, ignore *bool) *cobra.Command {
+	var files []string
+	cmd.Flags().StringArrayVar(&files, "cidfile", nil, "read the container ID from the file (repeatable)")
+	run := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(files) == 0 {
+			return run(cmd, args)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if *ignore && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("--cidfile: %w", err)
+			}
+			id := strings.TrimSpace(string(b))
+			if id == "" {
+				return fmt.Errorf("--cidfile %s holds no container ID: %w", f, define.ErrInvalidArg)
+			}
+			args = append(args, id)
+		}
+		if len(args) == 0 {
+			return nil // every file was missing, and --ignore said that is fine
+		}
+		return run(cmd, args)
+	}
+	return cmd
 }

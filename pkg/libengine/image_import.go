@@ -75,10 +75,6 @@ func (e *Engine) ImageImport(ctx context.Context, source string, opts ImportOpti
 	if err := checkTarball(path, display); err != nil {
 		return "", err
 	}
-	src, err := tarball.NewReference([]string{path}, nil)
-	if err != nil {
-		return "", fmt.Errorf("import %s: %w", source, err)
-	}
 	now := time.Now().UTC()
 	image := imgspecv1.Image{
 		Created: &now,
@@ -90,23 +86,34 @@ func (e *Engine) ImageImport(ctx context.Context, source string, opts ImportOpti
 		Config:  cfg,
 		History: []imgspecv1.History{{Created: &now, Comment: opts.Message}},
 	}
-	updater, ok := src.(tarball.ConfigUpdater)
-	if !ok {
-		return "", fmt.Errorf("import %s: tarball reference cannot take a config: %w", source, define.ErrNotImplemented)
-	}
-	if err := updater.ConfigUpdate(image, nil); err != nil {
-		return "", fmt.Errorf("import %s: %w", source, err)
-	}
-	sys, err := e.systemContext(RegistryOptions{})
-	if err != nil {
-		return "", err
-	}
-	id, err := e.copyIntoStore(ctx, src, names, sys, opts.ReportWriter)
+	id, err := e.imageFromTarball(ctx, path, image, names, opts.ReportWriter)
 	if err != nil {
 		return "", fmt.Errorf("import %s: %w", source, err)
 	}
 	e.event(ctx, "image", "import", id, display, nil)
 	return id, nil
+}
+
+// imageFromTarball stores a one-layer image: the root filesystem in the
+// tarball at path, with image's config and history, named names. It
+// returns the image's ID.
+func (e *Engine) imageFromTarball(ctx context.Context, path string, image imgspecv1.Image, names []reference.Named, report io.Writer) (string, error) {
+	src, err := tarball.NewReference([]string{path}, nil)
+	if err != nil {
+		return "", err
+	}
+	updater, ok := src.(tarball.ConfigUpdater)
+	if !ok {
+		return "", fmt.Errorf("tarball reference cannot take a config: %w", define.ErrNotImplemented)
+	}
+	if err := updater.ConfigUpdate(image, nil); err != nil {
+		return "", err
+	}
+	sys, err := e.systemContext(RegistryOptions{})
+	if err != nil {
+		return "", err
+	}
+	return e.copyIntoStore(ctx, src, names, sys, report)
 }
 
 // checkTarball fails unless path starts with a tar header, possibly

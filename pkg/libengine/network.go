@@ -21,7 +21,7 @@ import (
 // netManager is the network plumbing of this engine: host-wide state for
 // root, per-user state (and the rootless namespace) otherwise.
 func (e *Engine) netManager() *network.Manager {
-	return &network.Manager{StateDir: filepath.Join(config.RuntimeDir(), "engine", "network")}
+	return &network.Manager{StateDir: filepath.Join(config.RuntimeDir(), "engine", "network"), UserMode: config.Rootless()}
 }
 
 // defaultNetwork is the network named in engine.conf, built from its

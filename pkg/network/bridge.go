@@ -30,6 +30,9 @@ type Manager struct {
 	// for the engine's own (root), else the user's rootless network
 	// namespace.
 	NetNS string
+	// UserMode says that host ports are bound by user-mode helpers
+	// (rootless), not published by firewall rules of the engine's.
+	UserMode bool
 }
 
 // Attachment asks for one interface of a container on a network.

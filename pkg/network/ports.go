@@ -127,7 +127,7 @@ func tryBind(proto, addr string, port uint16) error {
 // define.ErrInvalidArg.
 func (m *Manager) ReservePorts(ports []PortMapping) ([]PortMapping, error) {
 	taken := map[string]string{}
-	if m.NetNS == "" {
+	if !m.UserMode {
 		f, err := openFirewall("")
 		if err != nil {
 			return nil, err

@@ -84,6 +84,14 @@ type GenerateEnv struct {
 	// HostGateway is the host's address as the container reaches it, which
 	// /etc/hosts names host.containers.internal; empty adds no entry.
 	HostGateway string
+	// JoinPaths are the namespace files (such as /proc/PID/ns/ipc) of the
+	// container that the "container:ID" modes of Namespaces name, by
+	// type; required for each such mode.
+	JoinPaths map[specs.LinuxNamespaceType]string
+	// ShmDir is a host directory (a tmpfs) bind-mounted on /dev/shm instead
+	// of a tmpfs of the container's own: the /dev/shm of the pod whose IPC
+	// namespace the container shares. Empty gives it its own.
+	ShmDir string
 	// Debugf receives notes worth a debug log line. Nil discards them.
 	Debugf func(format string, args ...any)
 }
@@ -199,7 +207,7 @@ func Generate(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (*spec
 		debugf = func(string, ...any) {}
 	}
 	for _, opt := range []specOpt{
-		withNamespaces(s.Namespaces, env.CgroupVersion, env.NetNSPath),
+		withNamespaces(s.Namespaces, env.CgroupVersion, env.NetNSPath, env.JoinPaths),
 		withUserNamespace(s.Namespaces, env),
 		withMounts(defaultMounts, userMounts),
 		withCapabilities(s.Security, user.uid == 0, env.BoundingSet),
@@ -343,8 +351,9 @@ func nsMode(typ specs.LinuxNamespaceType, mode string) (specs.LinuxNamespace, bo
 
 // withNamespaces sets the namespaces: pid, ipc, uts, mount and network
 // unless the host's is asked for, and cgroup by default only on cgroup v2,
-// as podman. The network namespace is netnsPath when set.
-func withNamespaces(n Namespaces, cgroupVersion int, netnsPath string) specOpt {
+// as podman. The network namespace is netnsPath when set; a container:ID
+// mode joins the path of its type in joins.
+func withNamespaces(n Namespaces, cgroupVersion int, netnsPath string, joins map[specs.LinuxNamespaceType]string) specOpt {
 	return func(spec *specs.Spec) error {
 		cgroup := n.Cgroup
 		if cgroup == "" && cgroupVersion == 1 {
@@ -370,6 +379,12 @@ func withNamespaces(n Namespaces, cgroupVersion int, netnsPath string) specOpt {
 			{specs.MountNamespace, ""},
 			{specs.CgroupNamespace, cgroup},
 		} {
+			if strings.HasPrefix(m.mode, "container:") {
+				if joins[m.typ] == "" {
+					return invalid("%s namespace %s: GenerateEnv.JoinPaths has no path for it", m.typ, m.mode)
+				}
+				m.mode = "ns:" + joins[m.typ]
+			}
 			if ns, ok := nsMode(m.typ, m.mode); ok {
 				spec.Linux.Namespaces = append(spec.Linux.Namespaces, ns)
 			}

@@ -181,6 +181,28 @@ func TestGenerateNamespaces(t *testing.T) {
 	}
 }
 
+func TestGeneratePodMember(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env.JoinPaths = map[specs.LinuxNamespaceType]string{specs.IPCNamespace: "/proc/7/ns/ipc", specs.UTSNamespace: "/proc/7/ns/uts"}
+	env.ShmDir, env.HostHostname = "/run/pod/shm", "podhost"
+	s := &SpecGenerator{Pod: "p1", Namespaces: Namespaces{Network: "ns:/run/netns/p", IPC: "container:infra", UTS: "container:infra"}}
+	spec := generate(t, s, testImage, env)
+	if got := nsTypes(spec); !reflect.DeepEqual(got, []string{"pid", "network/run/netns/p", "ipc/proc/7/ns/ipc", "uts/proc/7/ns/uts", "mount", "cgroup"}) {
+		t.Errorf("namespaces = %v", got)
+	}
+	if m := mountByDest(spec, "/dev/shm"); m == nil || m.Type != "bind" || m.Source != "/run/pod/shm" {
+		t.Errorf("/dev/shm = %+v, want a bind of the pod's", m)
+	}
+	if spec.Hostname != "" || !slices.Contains(spec.Process.Env, "HOSTNAME=podhost") {
+		t.Errorf("shared UTS: hostname %q env %v", spec.Hostname, spec.Process.Env)
+	}
+	env.JoinPaths = nil
+	if _, err := Generate(s, testImage, env); err == nil {
+		t.Error("container:ID modes without JoinPaths: no error")
+	}
+}
+
 func TestGenerateProcessArgs(t *testing.T) {
 	t.Parallel()
 	img := imgspec.ImageConfig{Entrypoint: []string{"/entry", "-x"}, Cmd: []string{"serve"}}

@@ -328,9 +328,12 @@ func systemMounts(s *SpecGenerator, env GenerateEnv) []specs.Mount {
 		specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: pts},
 	)
-	if ns.IPC == "host" {
+	switch {
+	case env.ShmDir != "":
+		m = append(m, bindMount(env.ShmDir, "/dev/shm", "rbind", "nosuid", "noexec", "nodev"))
+	case ns.IPC == "host":
 		m = append(m, bindMount("/dev/shm", "/dev/shm", "rbind", "nosuid", "noexec", "nodev"))
-	} else {
+	default:
 		opts := []string{"nosuid", "noexec", "nodev", "mode=1777"}
 		size := int64(DefaultShmSize)
 		if s.ShmSize != nil {

@@ -128,6 +128,10 @@ type SpecGenerator struct {
 	// HealthOnFailure is --health-on-failure (HealthOnFailureNone when
 	// empty): what a check that finds the container unhealthy does.
 	HealthOnFailure string `json:"healthOnFailure,omitempty"`
+	// Pod is --pod: the pod the container joins, by name or ID ("new:NAME"
+	// creates it). The engine stores the pod's ID and makes the namespaces
+	// the pod shares "container:INFRA-ID" modes.
+	Pod string `json:"pod,omitempty"`
 }
 
 // Mount is one mount in the container. Type is "bind", "tmpfs", "volume" or
@@ -196,7 +200,8 @@ type Namespaces struct {
 	// engine stores the resolved mode when it creates the container.
 	Network string `json:"network,omitempty"`
 	// PID, IPC, UTS and Cgroup are "" or "private" for a new namespace,
-	// "host", or "ns:PATH".
+	// "host", or "ns:PATH"; a member of a pod (Pod set) may also have
+	// "container:ID", the namespace of the pod's infra container.
 	PID    string `json:"pid,omitempty"`
 	IPC    string `json:"ipc,omitempty"`
 	UTS    string `json:"uts,omitempty"`

@@ -81,8 +81,9 @@ func (s *SpecGenerator) validateBasics() error {
 	return nil
 }
 
-// checkNamespaceMode validates a PID, IPC, UTS or cgroup namespace mode.
-func checkNamespaceMode(flag, mode string) error {
+// checkNamespaceMode validates a PID, IPC, UTS or cgroup namespace mode;
+// inPod allows container:ID, which the engine sets for a pod's members.
+func checkNamespaceMode(flag, mode string, inPod bool) error {
 	switch {
 	case mode == "" || mode == "private" || mode == "host":
 		return nil
@@ -90,6 +91,8 @@ func checkNamespaceMode(flag, mode string) error {
 		if !path.IsAbs(strings.TrimPrefix(mode, "ns:")) {
 			return invalid("%s %q: use ns:PATH with an absolute path (e.g. ns:/proc/1234/ns/%s)", flag, mode, strings.TrimPrefix(flag, "--"))
 		}
+		return nil
+	case strings.HasPrefix(mode, "container:") && inPod && len(mode) > len("container:"):
 		return nil
 	case strings.HasPrefix(mode, "container:"):
 		return notImplemented("%s %s: joining another container's namespace is not supported yet: use private or host", flag, mode)
@@ -102,7 +105,7 @@ func (s *SpecGenerator) validateNamespaces() error {
 	for _, m := range []struct{ flag, mode string }{
 		{"--pid", ns.PID}, {"--ipc", ns.IPC}, {"--uts", ns.UTS}, {"--cgroupns", ns.Cgroup},
 	} {
-		if err := checkNamespaceMode(m.flag, m.mode); err != nil {
+		if err := checkNamespaceMode(m.flag, m.mode, s.Pod != ""); err != nil {
 			return err
 		}
 	}
@@ -110,8 +113,8 @@ func (s *SpecGenerator) validateNamespaces() error {
 		return err
 	}
 	net := ns.networkMode()
-	if s.Hostname != "" && ns.UTS == "host" {
-		return invalid("--hostname %s: cannot set a hostname with --uts host: drop one of them", s.Hostname)
+	if s.Hostname != "" && (ns.UTS == "host" || strings.HasPrefix(ns.UTS, "container:")) {
+		return invalid("--hostname %s: cannot set a hostname with --uts %s: drop one of them", s.Hostname, ns.UTS)
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Sysctls)) {
 		if err := checkSysctl(name); err != nil {

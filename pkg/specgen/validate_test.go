@@ -71,6 +71,9 @@ func TestValidate(t *testing.T) {
 		{"network ns relative", func(s *SpecGenerator) { s.Namespaces.Network = "ns:blue" }, define.ErrInvalidArg, []string{"--network"}},
 		{"bad pid mode", func(s *SpecGenerator) { s.Namespaces.PID = "shared" }, define.ErrInvalidArg, []string{"--pid"}},
 		{"ipc container", func(s *SpecGenerator) { s.Namespaces.IPC = "container:x" }, define.ErrNotImplemented, []string{"--ipc"}},
+		{"uts container in a pod without id", func(s *SpecGenerator) { s.Pod, s.Namespaces.UTS = "p", "container:" }, define.ErrNotImplemented, []string{"--uts"}},
+		{"hostname with the pod's uts", func(s *SpecGenerator) { s.Pod, s.Hostname, s.Namespaces.UTS = "p", "x", "container:abc" }, define.ErrInvalidArg,
+			[]string{"--hostname", "--uts container:abc"}},
 		{"hostname with uts host", func(s *SpecGenerator) { s.Hostname, s.Namespaces.UTS = "x", "host" }, define.ErrInvalidArg, []string{"--hostname", "--uts host"}},
 		{"sysctl not namespaced", func(s *SpecGenerator) { s.Sysctls = map[string]string{"vm.swappiness": "1"} }, define.ErrInvalidArg, []string{"--sysctl vm.swappiness"}},
 		{"net sysctl with host network", func(s *SpecGenerator) {

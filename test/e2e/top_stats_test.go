@@ -47,7 +47,7 @@ func TestStats(t *testing.T) {
 	e := newEngine(t)
 	img := ctrImage(t, e)
 	name := uniqueName(t)
-	e.Must("run", "-d", "--name", name, "--memory", "64m", img, "sh", "-c", "sleep 1000 & exec sleep 1001")
+	e.Must("run", "-d", "--name", name, "--memory", "64m", "--network", "none", img, "sh", "-c", "sleep 1000 & exec sleep 1001")
 	e.Must("create", "--name", name+"-created", img, "true")
 
 	rows := tableRows(e.Must("stats", "--no-stream"))

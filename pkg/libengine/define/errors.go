@@ -32,6 +32,8 @@ var (
 	ErrNotConnected      = errors.New("container is not connected to the network")
 	ErrPortInUse         = errors.New("port is already in use")
 	ErrAddressInUse      = errors.New("address is already in use")
+	ErrNoSuchPod         = errors.New("no such pod")
+	ErrPodExists         = errors.New("pod already exists")
 )
 
 // ExitError carries a process exit code other than the engine's 125.

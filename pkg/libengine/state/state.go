@@ -36,6 +36,9 @@ type Container struct {
 	// records them with the container; while it exists, they cannot be
 	// removed.
 	Networks []NetworkAttachment
+	// Pod is the ID of the pod the container belongs to, or empty. While
+	// it has containers, a pod cannot be removed.
+	Pod string
 }
 
 // ContainerState is the part of a record that changes while it lives.
@@ -171,6 +174,17 @@ var migrations = []string{
 		container_id TEXT PRIMARY KEY REFERENCES containers(id) ON DELETE CASCADE,
 		health BLOB NOT NULL
 	);`,
+	// 5: pods (see pod.go), and the pod of each container.
+	`CREATE TABLE pods (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		created INTEGER NOT NULL,
+		labels TEXT NOT NULL,
+		infra_id TEXT NOT NULL DEFAULT '',
+		config BLOB NOT NULL
+	);
+	ALTER TABLE containers ADD COLUMN pod_id TEXT REFERENCES pods(id) ON DELETE RESTRICT;
+	CREATE INDEX containers_pod ON containers(pod_id);`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {
@@ -210,10 +224,11 @@ func (d *DB) migrate(ctx context.Context) error {
 }
 
 const containerColumns = `id, name, image_id, image_name, command, labels, created, config,
-	status, pid, monitor_pid, exit_code, started_at, finished_at, restart_count, stopped_by_user, error`
+	status, pid, monitor_pid, exit_code, started_at, finished_at, restart_count, stopped_by_user, error, pod_id`
 
 // AddContainer inserts a new record with its volumes. A taken name gives
-// define.ErrCtrExists; a volume that does not exist define.ErrNoSuchVolume.
+// define.ErrCtrExists; a volume that does not exist define.ErrNoSuchVolume;
+// a pod that does not exist define.ErrNoSuchPod.
 func (d *DB) AddContainer(ctx context.Context, c *Container) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -221,13 +236,17 @@ func (d *DB) AddContainer(ctx context.Context, c *Container) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	_, err = tx.ExecContext(ctx, `INSERT INTO containers (`+containerColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.ImageID, c.ImageName, mustJSON(c.Command), mustJSON(c.Labels), c.Created.UnixNano(), c.Config,
 		string(c.State.Status), c.State.Pid, c.State.MonitorPid, c.State.ExitCode,
-		unixNano(c.State.StartedAt), unixNano(c.State.FinishedAt), c.State.RestartCount, c.State.StoppedByUser, c.State.Error)
+		unixNano(c.State.StartedAt), unixNano(c.State.FinishedAt), c.State.RestartCount, c.State.StoppedByUser, c.State.Error,
+		sql.NullString{String: c.Pod, Valid: c.Pod != ""})
 	var se sqlite3.Error
 	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
 		return fmt.Errorf("name %q: %w", c.Name, define.ErrCtrExists)
+	}
+	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintForeignKey {
+		return fmt.Errorf("container %s: pod %s: %w", c.Name, c.Pod, define.ErrNoSuchPod)
 	}
 	if err != nil {
 		return fmt.Errorf("add container %s: %w", c.Name, err)
@@ -383,12 +402,14 @@ func scanContainers(rows *sql.Rows) ([]*Container, error) {
 		c := &Container{}
 		var command, labels, status string
 		var created, started, finished int64
+		var pod sql.NullString
 		if err := rows.Scan(&c.ID, &c.Name, &c.ImageID, &c.ImageName, &command, &labels, &created, &c.Config,
 			&status, &c.State.Pid, &c.State.MonitorPid, &c.State.ExitCode, &started, &finished,
-			&c.State.RestartCount, &c.State.StoppedByUser, &c.State.Error); err != nil {
+			&c.State.RestartCount, &c.State.StoppedByUser, &c.State.Error, &pod); err != nil {
 			return nil, fmt.Errorf("read container row: %w", err)
 		}
 		c.Created = time.Unix(0, created)
+		c.Pod = pod.String
 		c.State.Status = define.ContainerStatus(status)
 		c.State.StartedAt = fromUnixNano(started)
 		c.State.FinishedAt = fromUnixNano(finished)

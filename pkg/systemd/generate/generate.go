@@ -6,19 +6,15 @@
 package generate
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/engine-oss/engine/pkg/systemd"
 )
-
-// ErrInvalidOptions is wrapped by the errors about options or a container
-// description that cannot make a unit.
-var ErrInvalidOptions = errors.New("invalid options")
 
 // Container describes a container to write a unit for.
 type Container struct {
@@ -37,16 +33,17 @@ type Container struct {
 	// PodService, for a member of a pod, is the pod's unit name: the
 	// container's unit is bound to it.
 	PodService string
+	// podIDFile, for a member, replaces its --pod in --new units.
+	podIDFile string
 }
 
 // Options are `generate systemd`'s flags. The zero value needs only
 // Executable.
 type Options struct {
-	// Executable is the engine binary's absolute path, for the Exec lines.
+	// Executable is the engine binary's absolute path, for the Exec lines,
+	// which repeat the global flags (--root…) of the container's create
+	// command.
 	Executable string
-	// GlobalArgs are the engine's flags the units pass on (--root…),
-	// placed before the command.
-	GlobalArgs []string
 	// New creates the container on start and removes it on stop.
 	New bool
 	// UseName names the unit and refers to the container by name instead
@@ -87,20 +84,20 @@ var restartPolicies = []string{"no", "on-success", "on-failure", "on-abnormal", 
 // check validates the options and applies their defaults.
 func (o *Options) check() error {
 	if !strings.HasPrefix(o.Executable, "/") {
-		return fmt.Errorf("the engine's path %q is not absolute: %w", o.Executable, ErrInvalidOptions)
+		return fmt.Errorf("the engine's path %q is not absolute: %w", o.Executable, define.ErrInvalidArg)
 	}
 	if o.RestartPolicy == "" {
 		o.RestartPolicy = "on-failure"
 	}
 	if !slices.Contains(restartPolicies, o.RestartPolicy) {
-		return fmt.Errorf("--restart-policy %q: use one of %s: %w", o.RestartPolicy, strings.Join(restartPolicies, ", "), ErrInvalidOptions)
+		return fmt.Errorf("--restart-policy %q: use one of %s: %w", o.RestartPolicy, strings.Join(restartPolicies, ", "), define.ErrInvalidArg)
 	}
 	if o.Template && !o.New {
-		return fmt.Errorf("--template needs --new: a template's instances each create their container: %w", ErrInvalidOptions)
+		return fmt.Errorf("--template needs --new: a template's instances each create their container: %w", define.ErrInvalidArg)
 	}
 	for _, e := range o.Env {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-			return fmt.Errorf("--env %q: use KEY=VALUE: %w", e, ErrInvalidOptions)
+			return fmt.Errorf("--env %q: use KEY=VALUE: %w", e, define.ErrInvalidArg)
 		}
 	}
 	if o.ContainerPrefix == "" {
@@ -132,13 +129,13 @@ func (o *Options) serviceName(prefix, name, id string) string {
 }
 
 // ContainerUnit writes the unit of one container. Errors wrap
-// ErrInvalidOptions.
+// define.ErrInvalidArg.
 func ContainerUnit(c Container, o Options) (Unit, error) {
 	if err := o.check(); err != nil {
 		return Unit{}, err
 	}
 	if c.ID == "" || c.Name == "" {
-		return Unit{}, fmt.Errorf("a container needs an ID and a name: %w", ErrInvalidOptions)
+		return Unit{}, fmt.Errorf("a container needs an ID and a name: %w", define.ErrInvalidArg)
 	}
 	name := o.serviceName(o.ContainerPrefix, c.Name, c.ID)
 	f := &systemd.File{}
@@ -165,7 +162,7 @@ func ContainerUnit(c Container, o Options) (Unit, error) {
 	if o.UseName {
 		ref = c.Name
 	}
-	exe := append([]string{o.Executable}, escapeArgs(o.GlobalArgs)...)
+	exe := append([]string{o.Executable}, escapeArgs(globalArgs(c))...)
 	t := strconv.FormatUint(uint64(stopTimeout), 10)
 	if o.New {
 		run, cgroups, err := newRunCommand(c, o)
@@ -180,7 +177,7 @@ func ContainerUnit(c Container, o Options) (Unit, error) {
 		}
 	} else {
 		if c.SdNotifyMode == "ignore" {
-			return Unit{}, fmt.Errorf("container %s was created with --sdnotify=ignore, so systemd could not tell when it started: use --new, or recreate it without: %w", c.Name, ErrInvalidOptions)
+			return Unit{}, fmt.Errorf("container %s was created with --sdnotify=ignore, so systemd could not tell when it started: use --new, or recreate it without: %w", c.Name, define.ErrInvalidArg)
 		}
 		svc.Add("ExecStart", systemd.CommandLine(append(slices.Clone(exe), "start", ref)))
 		svc.Add("ExecStop", systemd.CommandLine(append(slices.Clone(exe), "stop", "-t", t, ref)))
@@ -199,71 +196,94 @@ func ContainerUnit(c Container, o Options) (Unit, error) {
 // cidFile is where --new units keep the ID of the container they created.
 const cidFile = "%t/%n.ctr-id"
 
+// globalValueFlags are the engine's global flags that take a value.
+var globalValueFlags = map[string]bool{"--root": true, "--runroot": true, "--storage-driver": true,
+	"--storage-opt": true, "--config": true, "--log-level": true, "--tmpdir": true}
+
+// splitCreateCommand splits the command line that created a container
+// into the engine's global flags and the arguments after run or create.
+func splitCreateCommand(c Container) (global, rest []string, err error) {
+	args := c.CreateCommand
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "run" || a == "create":
+			return global, args[i+1:], nil
+		case a == "container": // the command group
+		case strings.HasPrefix(a, "-"):
+			global = append(global, a)
+			if !strings.Contains(a, "=") && globalValueFlags[a] && i+1 < len(args) {
+				i++
+				global = append(global, args[i])
+			}
+		default:
+			i = len(args) // another command
+		}
+	}
+	return nil, nil, fmt.Errorf("container %s was not created by `engine run` or `engine create` (its command was %q): drop --new: %w",
+		c.Name, strings.Join(c.CreateCommand, " "), define.ErrInvalidArg)
+}
+
+// globalArgs are the engine's global flags from the container's create
+// command (its --root, --runroot…), which the unit's commands repeat.
+func globalArgs(c Container) []string {
+	global, _, err := splitCreateCommand(c)
+	if err != nil {
+		return nil
+	}
+	return global
+}
+
 // newRunCommand rewrites the command that created the container into
 // the unit's ExecStart, as podman does: `engine run` with --cidfile,
 // --rm, --replace (for a named container), -d and --sdnotify=conmon unless
-// the command chose a mode; the command's own --cidfile, --rm and
-// --restart (systemd restarts the unit instead) are dropped. It returns the
-// command and its --cgroups mode.
+// the command chose a mode other than ignore; the command's own --cidfile,
+// --rm, -d and --restart (systemd restarts the unit instead) are dropped.
+// It returns the command and its --cgroups mode.
 func newRunCommand(c Container, o Options) ([]string, string, error) {
-	cmdIdx := -1
-	for i, a := range c.CreateCommand {
-		if i > 0 && (a == "run" || a == "create") {
-			cmdIdx = i
-			break
-		}
+	global, rest, err := splitCreateCommand(c)
+	if err != nil {
+		return nil, "", err
 	}
-	if cmdIdx < 0 {
-		return nil, "", fmt.Errorf("container %s was not created by `engine run` or `engine create` (its command was %q): drop --new: %w",
-			c.Name, strings.Join(c.CreateCommand, " "), ErrInvalidOptions)
-	}
-	rest := c.CreateCommand[cmdIdx+1:]
 	flags, operands := splitFlags(rest)
 	var kept []string
 	var sdnotify, cgroups string
 	hasName, hasReplace := false, false
 	for i := 0; i < len(flags); i++ {
-		name, value, hasValue := strings.Cut(flags[i], "=")
-		takesValue := !hasValue && valueFlags[name] && i+1 < len(flags)
-		if takesValue {
-			value = flags[i+1]
+		arg := flags[i]
+		name, value, hasValue := strings.Cut(arg, "=")
+		if !hasValue && valueFlags[name] && i+1 < len(flags) {
+			i++
+			value = flags[i]
+			arg = name + "=" + value
 		}
-		drop := false
 		switch name {
-		case "--cidfile", "--restart", "--rm":
-			drop = true
-		case "-d", "--detach":
-			drop = true // added back below
+		case "--cidfile", "--restart", "--rm", "-d", "--detach":
+			continue
 		case "--sdnotify":
-			sdnotify = value
-			drop = sdnotify == "ignore" // systemd must hear from the container
+			if sdnotify = value; value == "ignore" {
+				continue // systemd must hear from the container
+			}
 		case "--cgroups":
 			cgroups = value
 		case "--name":
 			hasName = true
 			if o.Template {
-				value += "-%i"
-				kept = append(kept, "--name="+escape(value[:len(value)-3])+"-%i")
-				if takesValue {
-					i++
-				}
+				kept = append(kept, "--name="+escape(value)+"-%i")
 				continue
 			}
 		case "--replace":
 			hasReplace = true
-		}
-		if !drop {
-			kept = append(kept, escape(flags[i]))
-			if takesValue {
-				kept = append(kept, escape(flags[i+1]))
+		case "--pod", "--pod-id-file":
+			if c.podIDFile != "" {
+				continue // the pod's unit creates the pod anew
 			}
 		}
-		if takesValue {
-			i++
-		}
+		kept = append(kept, escape(arg))
 	}
-	run := append([]string{o.Executable}, escapeArgs(o.GlobalArgs)...)
-	run = append(run, "run", "--cidfile="+cidFile)
+	if c.podIDFile != "" {
+		kept = append(kept, "--pod-id-file="+c.podIDFile)
+	}
+	run := append(append([]string{o.Executable}, escapeArgs(global)...), "run", "--cidfile="+cidFile)
 	if cgroups == "" {
 		cgroups = "no-conmon"
 		run = append(run, "--cgroups=no-conmon")
@@ -286,9 +306,8 @@ func newRunCommand(c Container, o Options) ([]string, string, error) {
 
 // valueFlags are the run and create flags that take a value, so that the
 // word after one is not taken for the image.
-var valueFlags = map[string]bool{}
-
-func init() {
+var valueFlags = func() map[string]bool {
+	m := map[string]bool{}
 	for _, f := range strings.Fields(`--add-host --annotation --authfile --cap-add --cap-drop --cert-dir
 		--cgroup-parent --cgroupns --cgroups --cidfile --cpu-shares --cpus --cpuset-cpus --creds --detach-keys
 		--device --dns --dns-option --dns-search --entrypoint --env -e --env-file --expose --gidmap --group-add
@@ -297,12 +316,13 @@ func init() {
 		--health-startup-interval --health-startup-retries --health-startup-success --health-startup-timeout
 		--hostname -h --init-path --ip --ip6 --ipc --label -l --log-driver --log-opt --mac-address --memory -m
 		--memory-swap --mount --name --network --net --network-alias --pid --pids-limit --platform --pod
-		--publish -p --pull --restart --retry --retry-delay --rootfs --sdnotify --secret --security-opt --shm-size
+		--pod-id-file --publish -p --pull --restart --retry --retry-delay --rootfs --sdnotify --secret --security-opt --shm-size
 		--stop-signal --stop-timeout --subgidname --subuidname --sysctl --tmpfs --tz --uidmap --ulimit --user -u
 		--userns --uts --volume -v --volumes-from --workdir -w`) {
-		valueFlags[f] = true
+		m[f] = true
 	}
-}
+	return m
+}()
 
 // splitFlags splits the arguments after `run` into its flags and the image
 // with the container's command: flags stop at the first word that is
@@ -310,16 +330,13 @@ func init() {
 func splitFlags(args []string) (flags, operands []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if a == "--" {
+		switch {
+		case a == "--":
 			return args[:i], args[i+1:]
-		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
+		case !strings.HasPrefix(a, "-") || a == "-":
 			return args[:i], args[i:]
-		}
-		if !strings.Contains(a, "=") && valueFlags[a] {
+		case !strings.Contains(a, "=") && valueFlags[a]:
 			i++
-		} else if len(a) > 2 && a[1] != '-' && valueFlags[a[:2]] {
-			continue // -v/x:/y, a short flag with its value attached
 		}
 	}
 	return args, nil
@@ -385,4 +402,103 @@ func render(name string, f *systemd.File, o Options) []byte {
 	}
 	b.Write(f.Bytes())
 	return []byte(b.String())
+}
+
+// Pod describes a pod to write units for: one for the pod, started by
+// its infra container, and one per member container, bound to it.
+type Pod struct {
+	// ID and Name are the pod's; InfraName names its infra container.
+	// Required.
+	ID, Name, InfraName string
+	// CreateCommand is the `engine pod create` command line; required
+	// with Options.New.
+	CreateCommand []string
+	StopTimeout   uint
+	RunRoot       string
+	// Containers are the members, the infra container left out.
+	Containers []Container
+}
+
+// PodUnits writes the pod's unit followed by its containers'. The pod's
+// unit wants and precedes the containers'; each of them is bound to it.
+// With New, the pod is created on start (`engine pod create`, keeping its
+// ID in %t/UNIT.pod-id, which the members' `run --pod-id-file` read) and
+// removed on stop. Errors wrap define.ErrInvalidArg.
+func PodUnits(p Pod, o Options) ([]Unit, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if o.Template {
+		return nil, fmt.Errorf("--template is not supported for pods: %w", define.ErrInvalidArg)
+	}
+	name := o.serviceName(o.PodPrefix, p.Name, p.ID)
+	podIDFile := "%t/" + strings.TrimSuffix(name, ".service") + ".pod-id"
+	var members []Unit
+	for _, c := range p.Containers {
+		c.PodService = name
+		c.podIDFile = podIDFile
+		u, err := ContainerUnit(c, o)
+		if err != nil {
+			return nil, err
+		}
+		members = append(members, u)
+	}
+	f := &systemd.File{}
+	unit, svc := f.Ensure("Unit"), f.Ensure("Service")
+	unit.Add("Description", "engine "+name)
+	unit.Add("Wants", "network-online.target")
+	unit.Add("After", "network-online.target")
+	if p.RunRoot != "" {
+		unit.Add("RequiresMountsFor", p.RunRoot)
+	}
+	for _, m := range members {
+		unit.Add("Wants", m.Name)
+		unit.Add("Before", m.Name)
+	}
+	addDeps(unit, o)
+	addEnv(svc, o)
+	stopTimeout := p.StopTimeout
+	if o.StopTimeout != nil {
+		stopTimeout = *o.StopTimeout
+	}
+	t := strconv.FormatUint(uint64(stopTimeout), 10)
+	svc.Add("TimeoutStopSec", strconv.FormatUint(uint64(stopTimeout)+60, 10))
+	exe := []string{o.Executable}
+	if o.New {
+		create, err := podCreateCommand(p, podIDFile)
+		if err != nil {
+			return nil, err
+		}
+		svc.Add("ExecStartPre", systemd.CommandLine(append(slices.Clone(exe), create...)))
+		svc.Add("ExecStart", systemd.CommandLine(append(slices.Clone(exe), "pod", "start", "--pod-id-file", podIDFile)))
+		svc.Add("ExecStop", systemd.CommandLine(append(slices.Clone(exe), "pod", "stop", "--ignore", "--pod-id-file", podIDFile, "-t", t)))
+		svc.Add("ExecStopPost", "-"+systemd.CommandLine(append(slices.Clone(exe), "pod", "rm", "--ignore", "-f", "--pod-id-file", podIDFile)))
+	} else {
+		svc.Add("ExecStart", systemd.CommandLine(append(slices.Clone(exe), "start", p.InfraName)))
+		svc.Add("ExecStop", systemd.CommandLine(append(slices.Clone(exe), "stop", "-t", t, p.InfraName)))
+		svc.Add("ExecStopPost", "-"+systemd.CommandLine(append(slices.Clone(exe), "stop", "-t", t, p.InfraName)))
+	}
+	svc.Add("Type", "notify")
+	svc.Add("NotifyAccess", "all")
+	f.Ensure("Install").Add("WantedBy", "default.target")
+	return append([]Unit{{Name: name, Data: render(name, f, o)}}, members...), nil
+}
+
+// podCreateCommand rewrites `engine pod create` for the pod's unit: it
+// records the pod's ID for the members and replaces an existing pod.
+func podCreateCommand(p Pod, podIDFile string) ([]string, error) {
+	args := p.CreateCommand
+	for i := 1; i+1 < len(args); i++ {
+		if args[i] == "pod" && args[i+1] == "create" {
+			out := append(escapeArgs(args[1:i]), "pod", "create", "--pod-id-file", podIDFile, "--replace", "--exit-policy=stop")
+			for _, a := range args[i+2:] {
+				if a != "--replace" && !strings.HasPrefix(a, "--pod-id-file") {
+					out = append(out, escape(a))
+				}
+			}
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("pod %s was not created by `engine pod create` (its command was %q): drop --new: %w",
+		p.Name, strings.Join(args, " "), define.ErrInvalidArg)
 }

@@ -167,8 +167,7 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-// Close releases the store; layers mounted by this invocation stay mounted
-// only if a container holds them.
+// Close releases the state database.
 func (e *Engine) Close() error {
 	var errs []error
 	if e.db != nil {
@@ -176,12 +175,11 @@ func (e *Engine) Close() error {
 			errs = append(errs, fmt.Errorf("close state database: %w", err))
 		}
 	}
-	if e.store != nil {
-		// Running containers keep their layers mounted; that is not a failure.
-		if _, err := e.store.Shutdown(false); err != nil && !errors.Is(err, storage.ErrLayerUsedByContainer) {
-			errs = append(errs, fmt.Errorf("shut down store: %w", err))
-		}
-	}
+	// The store is not shut down: Shutdown loads and write-locks the whole
+	// layer store, tells every other process to reload its caches and
+	// unmounts the driver's home, which costs each command tens of
+	// milliseconds and serializes concurrent ones. Its locks are released
+	// when the process exits, and mounts are meant to outlive it.
 	return errors.Join(errs...)
 }
 

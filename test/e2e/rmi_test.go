@@ -1,28 +1,11 @@
 package e2e
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/engine-oss/engine/test/testimage"
 )
-
-// externalContainer creates, with podman, a container in e's store that
-// uses image: the kind of container another tool leaves behind. It skips
-// the test where podman is not installed.
-func externalContainer(t *testing.T, e *Engine, image string) {
-	t.Helper()
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		t.Skip("needs podman to create a container the engine does not own")
-	}
-	cmd := exec.Command(podman, "--root", e.Root, "--runroot", e.RunRoot, "--storage-driver", "overlay", "create", "--network", "none", image, "true")
-	cmd.Env = e.Env
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("podman create %s: %v\n%s", image, err, out)
-	}
-}
 
 func TestRmi(t *testing.T) {
 	t.Parallel()
@@ -84,7 +67,7 @@ func TestRmiInUse(t *testing.T) {
 	requireRoot(t)
 	e := newEngine(t)
 	ref, id := pulledImage(t, e, "v1", testimage.Options{})
-	externalContainer(t, e, id)
+	ctr := strings.TrimSpace(e.Must("run", "-d", "--network", "none", ref, "sleep", "1000"))
 	r := e.MustFail(2, "rmi", ref)
 	if !strings.Contains(r.Stderr, "in use") {
 		t.Errorf("rmi of a used image: stderr %q", r.Stderr)
@@ -99,5 +82,12 @@ func TestRmiInUse(t *testing.T) {
 	}
 	if n := e.Must("info", "--format", "{{.Store.ContainerStore.Number}}"); n != "0\n" {
 		t.Errorf("containers left after rmi -f: %q", n)
+	}
+	// The running container went through its life cycle: stopped, no record left.
+	if out := e.Must("ps", "-a", "-q"); out != "" {
+		t.Errorf("rmi -f left container records: %q", out)
+	}
+	if r := e.Run("container", "exists", ctr); r.ExitCode != 1 {
+		t.Errorf("container exists after rmi -f: %+v", r)
 	}
 }

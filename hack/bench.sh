@@ -143,6 +143,120 @@ hyperfine -N --warmup 3 --runs 20 --export-json "$work/ps-engine.json" "${E[*]} 
 absolute "ps -a (1000 containers)" "$work/ps-engine.json" "<= 100 ms"
 "${E[@]}" rm -a -f >/dev/null
 
+echo "== build: 3 RUN + 20 MB COPY, cold and fully cached" >&2
+bctx="$work/buildctx"
+mkdir -p "$bctx"
+head -c $((20 << 20)) /dev/urandom >"$bctx/data"
+printf 'FROM %s\nRUN echo one > /one\nRUN echo two > /two\nRUN echo three > /three\nCOPY data /data\n' "$small" >"$bctx/Containerfile"
+B=("$ENGINE" --root "$work/b/root" --runroot "$work/b/run")
+hyperfine -N --runs "$RUNS" --export-json "$work/build-cold-engine.json" \
+	--prepare "sh -c 'rm -rf $work/b && ${B[*]} pull -q --tls-verify=false $small >/dev/null'" \
+	"${B[*]} build -q --network none -t bench-build $bctx" >&2
+hyperfine -N --warmup 1 --runs 10 --export-json "$work/build-cached-engine.json" \
+	"${B[*]} build -q --network none -t bench-build $bctx" >&2
+if [ -n "$have_podman" ]; then
+	PB=(podman --root "$work/pb/root" --runroot "$work/pb/run")
+	hyperfine -N --runs "$RUNS" --export-json "$work/build-cold-podman.json" \
+		--prepare "sh -c 'rm -rf $work/pb && ${PB[*]} pull -q --tls-verify=false $small >/dev/null'" \
+		"${PB[*]} build -q --network none $PFLAGS -t bench-build $bctx" >&2
+	hyperfine -N --warmup 1 --runs 10 --export-json "$work/build-cached-podman.json" \
+		"${PB[*]} build -q --network none $PFLAGS -t bench-build $bctx" >&2
+	report "build cold (3 RUN + 20 MB COPY) vs podman" "$work/build-cold-engine.json" "$work/build-cold-podman.json" "<= 1.0"
+	report "build fully cached vs podman" "$work/build-cached-engine.json" "$work/build-cached-podman.json" "<= 0.3"
+else
+	absolute "build cold (3 RUN + 20 MB COPY)" "$work/build-cold-engine.json" "podman missing"
+	absolute "build fully cached" "$work/build-cached-engine.json" "podman missing"
+fi
+
+echo "== networking: run --rm on the default bridge vs --network none vs podman's default network" >&2
+# Podman's podman0 and the engine's engine0 both take 10.88.0.0/16: only one
+# may be up at a time, so each side's bridge is deleted before the other runs.
+drop_bridges() { ip link del engine0 2>/dev/null || true; ip link del podman0 2>/dev/null || true; }
+drop_bridges
+hyperfine -N --warmup 3 --runs 30 --export-json "$work/net-none.json" \
+	"${E[*]} run --rm --network none $small true" >&2
+hyperfine -N --warmup 3 --runs 30 --export-json "$work/net-bridge.json" \
+	"${E[*]} run --rm $small true" >&2
+report "run --rm true: default bridge vs none" "$work/net-bridge.json" "$work/net-none.json" "<= 1.3"
+if [ -n "$have_podman" ]; then
+	drop_bridges
+	hyperfine -N --warmup 3 --runs 30 --export-json "$work/net-podman.json" \
+		"${P[*]} run --rm $PFLAGS $small true" >&2
+	report "run --rm true: default bridge vs podman's" "$work/net-bridge.json" "$work/net-podman.json" "<= 0.3"
+fi
+
+echo "== networking: 100 MB over a published port (httpd in the container, curl on the host)" >&2
+pad="$REGISTRY/bench/pad:latest"
+go run ./test/cmd/mkimage --out "$work/pad" --pad-mb 100 --push "$pad" --insecure >/dev/null
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# wait_http URL: up to 10 s for the server to answer.
+wait_http() { for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+# throughput NAME PORT: fetch the pad served on PORT 10 times and record
+# the times in $work/tp-NAME.json.
+throughput() {
+	local name=$1 port=$2
+	wait_http "http://127.0.0.1:$port/data" || { echo "$name: the published port does not answer" >&2; return 1; }
+	hyperfine -N --warmup 2 --runs 10 --export-json "$work/tp-$name.json" \
+		"curl -s -o /dev/null http://127.0.0.1:$port/data" >&2
+}
+mbps() { jq -n "100 / $(median "$1")"; }
+tp_report() {
+	local label=$1 ours=$2 peer=$3
+	results+=("$(printf '%-44s engine %7.0f MB/s  peer %7.0f MB/s  ratio %5.2f  (target >= 0.9)' "$label" \
+		"$(mbps "$ours")" "$(mbps "$peer")" "$(jq -n "$(median "$peer")/$(median "$ours")")")")
+}
+drop_bridges
+"${E[@]}" pull -q --tls-verify=false "$pad" >/dev/null
+port=$(free_port)
+"${E[@]}" run -d --name tp -p "$port:80" "$pad" httpd -f -p 80 -h /pad >/dev/null
+throughput engine "$port" || true
+"${E[@]}" rm -f -t 0 tp >/dev/null
+if [ -n "$have_podman" ] && "${P[@]}" pull -q --tls-verify=false "$pad" >/dev/null 2>&1; then
+	drop_bridges
+	port=$(free_port)
+	"${P[@]}" run -d --name tp $PFLAGS -p "$port:80" "$pad" httpd -f -p 80 -h /pad >/dev/null
+	throughput podman "$port" || true
+	"${P[@]}" rm -f -t 0 tp >/dev/null
+	[ -f "$work/tp-engine.json" ] && [ -f "$work/tp-podman.json" ] && tp_report "published port, 100 MB, root, vs podman" "$work/tp-engine.json" "$work/tp-podman.json"
+fi
+
+# Rootless: the engine through pasta, podman through its rootless default,
+# as the test suite's unprivileged user when it exists.
+RU=enginetest
+if id "$RU" >/dev/null 2>&1 && grep -q "^$RU:" /etc/subuid; then
+	echo "== networking, rootless: the same download as $RU" >&2
+	ruid=$(id -u "$RU")
+	rhome=$(getent passwd "$RU" | cut -d: -f6)
+	rdir=/run/user/$ruid
+	mkdir -p "$rdir" && chown "$RU:" "$rdir" && chmod 700 "$rdir"
+	tun_mode=$(stat -c %a /dev/net/tun)
+	chmod 666 /dev/net/tun
+	rbin=$(mktemp -d /tmp/engine-bench-bin.XXXXXX)
+	chmod 755 "$rbin"
+	cp "$ENGINE" "$(dirname "$ENGINE")/engine-monitor" "$rbin/"
+	rw="$rhome/engine-bench"
+	as_user() { su -s /bin/sh "$RU" -c "cd /tmp && XDG_RUNTIME_DIR=$rdir HOME=$rhome PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin $*"; }
+	RE="$rbin/engine --root $rw/e/root --runroot $rw/e/run"
+	RP="podman --root $rw/p/root --runroot $rw/p/run"
+	as_user "$RE pull -q --tls-verify=false $pad" >/dev/null
+	port=$(free_port)
+	as_user "$RE run -d --name tp -p $port:80 $pad httpd -f -p 80 -h /pad" >/dev/null
+	throughput rootless-engine "$port" || true
+	as_user "$RE rm -f -t 0 tp" >/dev/null
+	if [ -n "$have_podman" ] && as_user "$RP pull -q --tls-verify=false $pad" >/dev/null 2>&1; then
+		port=$(free_port)
+		as_user "$RP run -d --name tp $PFLAGS -p $port:80 $pad httpd -f -p 80 -h /pad" >/dev/null
+		throughput rootless-podman "$port" || true
+		as_user "$RP rm -f -t 0 tp" >/dev/null
+		[ -f "$work/tp-rootless-engine.json" ] && [ -f "$work/tp-rootless-podman.json" ] &&
+			tp_report "published port, 100 MB, rootless, vs podman" "$work/tp-rootless-engine.json" "$work/tp-rootless-podman.json"
+	fi
+	as_user "$rbin/engine system migrate" >/dev/null 2>&1 || true
+	as_user "podman system migrate" >/dev/null 2>&1 || true
+	chmod "$tun_mode" /dev/net/tun
+	rm -rf "$rbin" "$rw"
+fi
+
 echo
 echo "== results (median; ratio = engine / peer)"
 printf '%s\n' "${results[@]}"

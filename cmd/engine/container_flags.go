@@ -73,6 +73,7 @@ type createFlags struct {
 	init        bool
 	initPath    string
 	shmSize     string
+	pod         string
 	publish     []string
 	publishAll  bool
 	rm          bool
@@ -147,6 +148,7 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 	fl.BoolVar(&f.init, "init", false, "run an init inside the container that forwards signals and reaps processes")
 	fl.StringVar(&f.initPath, "init-path", "", "path to the init binary")
 	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm (default 64m)")
+	fl.StringVar(&f.pod, "pod", "", "join the pod's namespaces (name or ID), or new:NAME to create the pod")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a container's port to the host: [[IP:][HOST-PORT]:]CONTAINER-PORT[/PROTOCOL]")
 	fl.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish every port the image exposes on a random host port")
 	fl.BoolVar(&f.rm, "rm", false, "remove the container when it exits")
@@ -167,7 +169,7 @@ func (f *createFlags) spec(cmd *cobra.Command, args []string) (*specgen.SpecGene
 		DNSServers: f.dns, DNSSearch: f.dnsSrch, DNSOptions: f.dnsOpt,
 		Terminal: f.tty, Stdin: f.interactive, Devices: f.devices,
 		RestartPolicy: "", LogDriver: f.logDriver, Init: f.init, InitPath: f.initPath,
-		PublishPorts: f.publish, PublishAll: f.publishAll, Remove: f.rm, Pull: f.pull,
+		PublishPorts: f.publish, PublishAll: f.publishAll, Remove: f.rm, Pull: f.pull, Pod: f.pod,
 		Namespaces: specgen.Namespaces{PID: f.pid, IPC: f.ipc, UTS: f.uts, Cgroup: f.cgroupNS, User: f.userNS},
 	}
 	var err error

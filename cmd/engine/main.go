@@ -55,11 +55,14 @@ func newRootCommand() *cobra.Command {
 	image := &cobra.Command{Use: "image", Short: "Manage images", RunE: requireSubcommand}
 	root.AddCommand(image)
 	addImageTransferCommands(root, image, g)
+	addBuildCommands(root, image, g)
 	addImageLocalCommands(root, image, g)
 	addSystemCommands(root, g)
 	root.AddCommand(newQuadletCommand(g))
 	addContainerCommands(root, g)
 	addVolumeCommands(root, g)
+	addPodCommands(root, g)
+	addSystemdCommands(root, g)
 	addNetworkCommands(root, g)
 	return root
 }

@@ -24,6 +24,9 @@ type systemdFlags struct {
 	healthStartPeriod string
 	healthTimeout     string
 	healthOnFailure   string
+	healthLogDest     string
+	healthLogCount    uint
+	healthLogSize     uint
 	noHealthcheck     bool
 }
 
@@ -36,6 +39,9 @@ func (f *systemdFlags) add(fl *pflag.FlagSet) {
 	fl.StringVar(&f.healthStartPeriod, "health-start-period", "0s", "time after start during which failed checks do not count")
 	fl.StringVar(&f.healthTimeout, "health-timeout", specgen.DefaultHealthTimeout.String(), "time a check may take before it counts as failed")
 	fl.StringVar(&f.healthOnFailure, "health-on-failure", specgen.HealthOnFailureNone, "action when the container becomes unhealthy: none, kill, restart or stop")
+	fl.StringVar(&f.healthLogDest, "health-log-destination", "local", "where health check results go: local (the state database, shown by inspect)")
+	fl.UintVar(&f.healthLogCount, "health-max-log-count", specgen.DefaultHealthLogCount, "health check results kept (0: all)")
+	fl.UintVar(&f.healthLogSize, "health-max-log-size", specgen.DefaultHealthLogSize, "bytes of a health check's output kept (0: all)")
 	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "turn off the image's health check")
 }
 
@@ -69,8 +75,11 @@ func (f *systemdFlags) apply(fl *pflag.FlagSet, s *specgen.SpecGenerator) error 
 		s.HealthConfig = &specgen.HealthConfig{Test: []string{"NONE"}}
 		return nil
 	}
+	if f.healthLogDest != "local" {
+		return fmt.Errorf("--health-log-destination %q: only local is supported yet: %w", f.healthLogDest, define.ErrNotImplemented)
+	}
 	if !fl.Changed("health-cmd") {
-		for _, name := range []string{"health-interval", "health-retries", "health-start-period", "health-timeout"} {
+		for _, name := range []string{"health-interval", "health-retries", "health-start-period", "health-timeout", "health-max-log-count", "health-max-log-size"} {
 			if fl.Changed(name) {
 				return fmt.Errorf("--%s needs --health-cmd: the image's health check keeps its own settings: %w", name, define.ErrInvalidArg)
 			}
@@ -81,7 +90,8 @@ func (f *systemdFlags) apply(fl *pflag.FlagSet, s *specgen.SpecGenerator) error 
 	if err != nil {
 		return err
 	}
-	h := &specgen.HealthConfig{Test: test, Retries: int(f.healthRetries)}
+	h := &specgen.HealthConfig{Test: test, Retries: int(f.healthRetries),
+		MaxLogCount: unlimitedIfZero(f.healthLogCount), MaxLogSize: unlimitedIfZero(f.healthLogSize)}
 	if h.Interval, err = specgen.ParseHealthInterval(f.healthInterval); err != nil {
 		return err
 	}
@@ -137,4 +147,12 @@ func withCIDFiles(cmd *cobra.Command, ignore *bool) *cobra.Command {
 		return run(cmd, args)
 	}
 	return cmd
+}
+
+// unlimitedIfZero maps a flag's 0 (no limit) to HealthConfig's -1.
+func unlimitedIfZero(n uint) int {
+	if n == 0 {
+		return -1
+	}
+	return int(n)
 }

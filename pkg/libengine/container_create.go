@@ -27,6 +27,8 @@ type ContainerCreateOptions struct {
 	CIDFile string
 	// CreateCommand is the command line, kept for inspect.
 	CreateCommand []string
+	// infra creates the infra container of the pod the spec names.
+	infra bool
 }
 
 // ContainerCreateReport names the container created.
@@ -53,6 +55,11 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 	if s.Name != "" && !validName.MatchString(s.Name) {
 		return nil, fmt.Errorf("--name %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: %w", s.Name, define.ErrInvalidArg)
 	}
+	join, err := e.joinPod(ctx, s, opts.infra)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { e.leavePod(ctx, join, retErr) }()
 	if opts.CIDFile != "" {
 		f, err := os.OpenFile(opts.CIDFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
@@ -78,6 +85,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 	}
 	spec := *s
 	spec.ImageID = img.ID
+	join.apply(&spec)
 	if err := e.imageHealthcheck(img, &spec); err != nil {
 		return nil, err
 	}
@@ -112,7 +120,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 			undoVolumes()
 		}
 	}()
-	cfgJSON, err := json.Marshal(containerConfig{Spec: &spec, ImageConfig: icfg.Config, CreateCommand: opts.CreateCommand, CIDFile: cidFileAbs(opts.CIDFile)})
+	cfgJSON, err := json.Marshal(containerConfig{Spec: &spec, ImageConfig: icfg.Config, CreateCommand: opts.CreateCommand, CIDFile: cidFileAbs(opts.CIDFile), Infra: opts.infra})
 	if err != nil {
 		return nil, fmt.Errorf("encode container config: %w", err)
 	}
@@ -132,7 +140,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 		ID: sc.ID, Name: spec.Name, ImageID: img.ID, ImageName: imageDisplayName(s.Image, img),
 		Command: command, Labels: spec.Labels, Created: time.Now(),
 		Config: cfgJSON, State: state.ContainerState{Status: define.StatusCreated}, Volumes: volumes,
-		Networks: networks,
+		Networks: networks, Pod: spec.Pod,
 	}
 	if err := e.db.AddContainer(ctx, rec); err != nil {
 		if derr := e.store.DeleteContainer(sc.ID); derr != nil {

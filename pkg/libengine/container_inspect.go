@@ -22,7 +22,7 @@ import (
 
 // ContainerInspect is podman's `container inspect` document for one
 // container (docker's shape). Fields podman has that the engine has no use
-// for yet (pods, healthchecks, SELinux labels) are present and empty.
+// for yet (SELinux labels) are present and empty.
 type ContainerInspect struct {
 	ID              string `json:"Id"`
 	Created         time.Time
@@ -271,7 +271,7 @@ func (e *Engine) inspectCtr(ctx context.Context, c *ctr, opts ContainerInspectOp
 			Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode, Error: c.State.Error,
 			StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt, StoppedByUser: c.State.StoppedByUser,
 		},
-		Image: c.ImageID, ImageName: c.ImageName,
+		Image: c.ImageID, ImageName: c.ImageName, Pod: c.Pod, IsInfra: c.cfg.Infra,
 		ResolvConfPath: ifExists(filepath.Join(runDir, specgen.ResolvConfFile)),
 		HostnamePath:   ifExists(filepath.Join(runDir, specgen.HostnameFile)),
 		HostsPath:      ifExists(filepath.Join(runDir, specgen.HostsFile)),

@@ -130,7 +130,7 @@ func (e *Engine) ContainerPrune(ctx context.Context, opts ContainerPruneOptions)
 	}
 	errBusy := errors.New("started meanwhile")
 	reps, err := e.eachCtr(ctx, ids, false, true, func(c *ctr) error {
-		if !prunable(c.State.Status) {
+		if !prunable(c.State.Status) || c.cfg.Infra { // pod prune removes infra containers
 			return errBusy
 		}
 		return e.removeLocked(ctx, c, ContainerRemoveOptions{})

@@ -553,6 +553,23 @@ func (e *Engine) refreshHosts(ctx context.Context, nets []*network.Network) {
 	}
 }
 
+// portBindings are port mappings as inspect shows them: host addresses
+// and ports by "PORT/PROTOCOL" of the container.
+func portBindings(ports []network.PortMapping) map[string][]InspectHostPort {
+	out := map[string][]InspectHostPort{}
+	for _, p := range ports {
+		ip := ""
+		if p.HostIP.IsValid() {
+			ip = p.HostIP.String()
+		}
+		for i := uint16(0); i < p.Range; i++ {
+			key := fmt.Sprintf("%d/%s", p.ContainerPort+i, p.Protocol)
+			out[key] = append(out[key], InspectHostPort{HostIP: ip, HostPort: strconv.Itoa(int(p.HostPort + i))})
+		}
+	}
+	return out
+}
+
 // inspectNetwork describes the container's network for inspect: empty
 // unless it runs with a network of the engine's.
 func (e *Engine) inspectNetwork(ctx context.Context, c *ctr) InspectNetworkSettings {
@@ -562,16 +579,7 @@ func (e *Engine) inspectNetwork(ctx context.Context, c *ctr) InspectNetworkSetti
 		return out
 	}
 	out.SandboxKey = st.NetNS
-	for _, p := range st.Ports {
-		ip := ""
-		if p.HostIP.IsValid() {
-			ip = p.HostIP.String()
-		}
-		for i := uint16(0); i < p.Range; i++ {
-			key := fmt.Sprintf("%d/%s", p.ContainerPort+i, p.Protocol)
-			out.Ports[key] = append(out.Ports[key], InspectHostPort{HostIP: ip, HostPort: strconv.Itoa(int(p.HostPort + i))})
-		}
-	}
+	out.Ports = portBindings(st.Ports)
 	aliases := map[string][]string{}
 	for _, a := range c.Networks {
 		var opts netAttachOptions

@@ -23,19 +23,41 @@ type ContainerRemoveOptions struct {
 	All     bool
 	// Ignore treats a missing container as success.
 	Ignore bool
+	// inPodRemoval allows removing a pod's infra container.
+	inPodRemoval bool
 }
 
 // ContainerRemove deletes containers: record, root filesystem, logs and run
-// files. A running container needs Force. Errors per container wrap
-// define.ErrNoSuchContainer or define.ErrCtrStateInvalid.
+// files. A running container needs Force. A pod's infra container goes
+// only with its pod: All removes every pod first (see PodRemove), and a
+// named infra container gives define.ErrInvalidArg. Errors per container
+// wrap define.ErrNoSuchContainer or define.ErrCtrStateInvalid.
 func (e *Engine) ContainerRemove(ctx context.Context, names []string, opts ContainerRemoveOptions) ([]ContainerReport, error) {
-	return e.eachCtr(ctx, names, opts.All, opts.Ignore, func(c *ctr) error {
+	var out []ContainerReport
+	if opts.All {
+		// As podman's rm --all, pods go too: members before their infra.
+		pods, err := e.PodRemove(ctx, nil, PodRemoveOptions{All: true, Force: opts.Force, Timeout: opts.Timeout})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pods {
+			out = append(out, p.Containers...)
+			if p.Err != nil && ctrErrors(p.Containers) == nil {
+				out = append(out, ContainerReport{RawInput: p.Name, Err: p.Err})
+			}
+		}
+	}
+	reps, err := e.eachCtr(ctx, names, opts.All, opts.Ignore, func(c *ctr) error {
 		return e.removeLocked(ctx, c, opts)
 	})
+	return append(out, reps...), err
 }
 
 // removeLocked removes one container; the caller holds its lock.
 func (e *Engine) removeLocked(ctx context.Context, c *ctr, opts ContainerRemoveOptions) error {
+	if c.cfg.Infra && !opts.inPodRemoval {
+		return fmt.Errorf("container %s is the infra container of pod %s: remove the pod with engine pod rm %s: %w", c.Name, shortID(c.Pod), shortID(c.Pod), define.ErrInvalidArg)
+	}
 	switch c.State.Status {
 	case define.StatusRunning, define.StatusPaused, define.StatusStopping:
 		if !opts.Force {
@@ -67,6 +89,7 @@ func (e *Engine) removeLocked(ctx context.Context, c *ctr, opts ContainerRemoveO
 	if err := e.teardownNetwork(ctx, c); err != nil {
 		logrus.Warnf("tear down the network of %s: %v", c.Name, err)
 	}
+	e.releasePodShm(c)
 	if err := e.store.DeleteContainer(c.ID); err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
 		return fmt.Errorf("remove root filesystem of %s: %w", c.Name, err)
 	}

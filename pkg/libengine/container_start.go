@@ -42,6 +42,9 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 	default:
 		return nil, define.CheckTransition(c.State.Status, define.StatusRunning)
 	}
+	if err := e.startPodInfra(ctx, c); err != nil {
+		return nil, err
+	}
 	rt, err := e.runtime(ctx)
 	if err != nil {
 		return nil, err
@@ -106,7 +109,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 	}()
 	defer netw.unlock() // before the teardown above, which takes the locks again
 	logrus.Debugf("start %s: generating spec", c.Name)
-	spec, err := e.generateSpec(c, rootfs, runDir, mountSources, netw)
+	spec, err := e.generateSpec(ctx, c, rootfs, runDir, mountSources, netw)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
@@ -192,7 +195,7 @@ func attachBeforeStart(ctx context.Context, socket string, streams monitor.Attac
 
 // generateSpec writes the container's /etc files and builds its OCI spec;
 // mountSources are the host directories of its volume and image mounts.
-func (e *Engine) generateSpec(c *ctr, rootfs, runDir string, mountSources map[string]string, netw *netSetup) (*specs.Spec, error) {
+func (e *Engine) generateSpec(ctx context.Context, c *ctr, rootfs, runDir string, mountSources map[string]string, netw *netSetup) (*specs.Spec, error) {
 	s := c.cfg.Spec
 	hostHosts, _ := os.ReadFile("/etc/hosts")
 	hostResolv := hostResolvConf()
@@ -220,6 +223,9 @@ func (e *Engine) generateSpec(c *ctr, rootfs, runDir string, mountSources map[st
 	if err := e.userNSEnv(c.ID, &env); err != nil {
 		return nil, err
 	}
+	if err := e.podEnv(ctx, c, &env); err != nil {
+		return nil, err
+	}
 	if s.Security.Privileged {
 		var err error
 		if env.HostDevices, err = specgen.HostDevices("/dev"); err != nil {
@@ -242,6 +248,7 @@ func (e *Engine) generateSpec(c *ctr, rootfs, runDir string, mountSources map[st
 	if err := e.withNotifySocket(c, spec, runDir); err != nil {
 		return nil, err
 	}
+	e.sharePodEtc(c, spec)
 	return spec, chownBindSources(s, spec)
 }
 

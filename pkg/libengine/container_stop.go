@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"time"
 
@@ -121,9 +122,11 @@ func (e *Engine) stopLocked(ctx context.Context, c *ctr, timeout uint) error {
 		if timeout > 0 {
 			logrus.Infof("container %s did not stop within %ds of %s: killing it", c.Name, timeout, unix.SignalName(sig))
 		}
-		// Killing the init of a PID namespace kills all of it; --all needs
-		// the container's cgroup, which rootless ones on cgroup v1 lack.
-		if err := rt.Kill(ctx, c.ID, unix.SIGKILL, c.cfg.Spec.Namespaces.PID == "host"); err != nil && !gone(err) {
+		// Killing the init of a PID namespace kills all of it; --all, for a
+		// container sharing the host's or its pod's, needs the container's
+		// cgroup, which rootless ones on cgroup v1 lack.
+		pidNS := c.cfg.Spec.Namespaces.PID
+		if err := rt.Kill(ctx, c.ID, unix.SIGKILL, pidNS == "host" || strings.HasPrefix(pidNS, "container:")); err != nil && !gone(err) {
 			return fmt.Errorf("kill %s: %w", c.Name, err)
 		}
 		if c.State.Status == define.StatusPaused {

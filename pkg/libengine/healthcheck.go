@@ -34,10 +34,6 @@ const (
 // systemd podman uses a transient timer instead; the monitor's ticker does
 // the same job without one, and works where systemd does not run.
 const (
-	// maxHealthLog is how many results are kept, as podman.
-	maxHealthLog = 5
-	// maxHealthOutput is how much of a check's output is kept, as podman.
-	maxHealthOutput = 500
 	// healthKillGrace is how long a check that timed out is given to end
 	// after it was sent SIGTERM.
 	healthKillGrace = 2 * time.Second
@@ -173,7 +169,7 @@ func (e *Engine) ContainerHealthcheckRun(ctx context.Context, nameOrID string) (
 		if h == nil {
 			h = &state.Health{Status: HealthStarting}
 		}
-		updateHealth(h, state.HealthLog{Start: start, End: end, ExitCode: code, Output: output}, inStartPeriod, hc.Retries)
+		updateHealth(h, state.HealthLog{Start: start, End: end, ExitCode: code, Output: output}, inStartPeriod, hc)
 		rep.Status = h.Status
 		return e.db.SetHealth(ctx, c.ID, h)
 	})
@@ -190,19 +186,31 @@ func (e *Engine) ContainerHealthcheckRun(ctx context.Context, nameOrID string) (
 // updateHealth adds a check's result to h as podman does: a pass makes the
 // container healthy; failures outside the start period add to the failing
 // streak, which at retries makes it unhealthy.
-func updateHealth(h *state.Health, l state.HealthLog, inStartPeriod bool, retries int) {
+func updateHealth(h *state.Health, l state.HealthLog, inStartPeriod bool, hc *specgen.HealthConfig) {
 	if l.ExitCode == 0 {
 		h.Status, h.FailingStreak = HealthHealthy, 0
 	} else if !inStartPeriod {
 		h.FailingStreak++
-		if h.FailingStreak >= retries {
+		if h.FailingStreak >= hc.Retries {
 			h.Status = HealthUnhealthy
 		}
 	}
 	h.Log = append(h.Log, l)
-	if len(h.Log) > maxHealthLog {
-		h.Log = h.Log[len(h.Log)-maxHealthLog:]
+	if n := orDefault(hc.MaxLogCount, specgen.DefaultHealthLogCount); n > 0 && len(h.Log) > n {
+		h.Log = h.Log[len(h.Log)-n:]
 	}
+}
+
+// orDefault applies HealthConfig's convention for limits: 0 is the
+// default, negative is none (returned as 0).
+func orDefault(n, def int) int {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return 0
+	}
+	return n
 }
 
 // execHealthcheck runs the check in the container and returns its exit
@@ -210,7 +218,7 @@ func updateHealth(h *state.Health, l state.HealthLog, inStartPeriod bool, retrie
 // sent SIGTERM and counts as failed (-1); one the runtime cannot start
 // (command missing: 126, 127) fails with that code.
 func (e *Engine) execHealthcheck(ctx context.Context, c *ctr, hc *specgen.HealthConfig) (int, string, error) {
-	out := &limitedBuffer{max: maxHealthOutput}
+	out := &limitedBuffer{max: orDefault(hc.MaxLogSize, specgen.DefaultHealthLogSize)}
 	sigs := make(chan os.Signal, 1)
 	type result struct {
 		code int
@@ -267,8 +275,8 @@ func (e *Engine) healthOnFailure(ctx context.Context, c *ctr) (string, error) {
 	return action, nil
 }
 
-// limitedBuffer keeps the first max bytes written to it, from any number
-// of goroutines.
+// limitedBuffer keeps the first max bytes written to it (all when max is
+// 0), from any number of goroutines.
 type limitedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -278,7 +286,9 @@ type limitedBuffer struct {
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if room := b.max - b.buf.Len(); room > 0 {
+	if b.max == 0 {
+		b.buf.Write(p)
+	} else if room := b.max - b.buf.Len(); room > 0 {
 		b.buf.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil

@@ -180,6 +180,8 @@ type storeSnapshot struct {
 	byTopLayer map[string][]*storage.Image
 	// parentLayers holds every layer that is the parent of an image's top layer.
 	parentLayers map[string]bool
+	// buildParents holds the images a build made another image from.
+	buildParents map[string]bool
 }
 
 func (e *Engine) snapshot() (*storeSnapshot, error) {
@@ -193,6 +195,7 @@ func (e *Engine) snapshot() (*storeSnapshot, error) {
 		users:        map[string]int{},
 		byTopLayer:   map[string][]*storage.Image{},
 		parentLayers: map[string]bool{},
+		buildParents: map[string]bool{},
 	}
 	for i := range res.Layers {
 		s.layers[res.Layers[i].ID] = &res.Layers[i]
@@ -202,6 +205,9 @@ func (e *Engine) snapshot() (*storeSnapshot, error) {
 	}
 	for i := range s.images {
 		img := &s.images[i]
+		if p := parseBuildMeta(img.Metadata).Parent; p != "" {
+			s.buildParents[p] = true
+		}
 		if img.TopLayer == "" {
 			continue
 		}
@@ -213,9 +219,11 @@ func (e *Engine) snapshot() (*storeSnapshot, error) {
 	return s, nil
 }
 
-// hasChildren reports whether another image is built on img's top layer.
+// hasChildren reports whether another image is built on img's top layer,
+// or a build made another image from it (a step that changed only the
+// config shares its parent's top layer).
 func (s *storeSnapshot) hasChildren(img *storage.Image) bool {
-	return img.TopLayer != "" && s.parentLayers[img.TopLayer]
+	return img.TopLayer != "" && s.parentLayers[img.TopLayer] || s.buildParents[img.ID]
 }
 
 // parent is the ID of an image whose top layer is the parent of img's.

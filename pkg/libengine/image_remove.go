@@ -35,6 +35,8 @@ type RemoveReport struct {
 // define.ErrImageInUse for images containers use (without Force), and
 // define.ErrImageHasManyTags for an ID of an image with several names
 // (without Force).
+// Removing an image a build made also removes the step images it was built
+// from that nothing else uses, as podman does.
 func (e *Engine) ImageRemove(ctx context.Context, names []string, opts RemoveOptions) ([]RemoveReport, error) {
 	switch {
 	case opts.All && len(names) > 0:
@@ -70,6 +72,9 @@ func (e *Engine) ImageRemove(ctx context.Context, names []string, opts RemoveOpt
 			continue
 		}
 		reports = append(reports, r)
+		if r.Deleted != "" && !opts.All {
+			reports = append(reports, e.removeBuildParents(ctx, img)...)
+		}
 	}
 	return reports, errors.Join(errs...)
 }

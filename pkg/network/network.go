@@ -257,13 +257,8 @@ func parseRange(s string, sub netip.Prefix) (*LeaseRange, error) {
 	if !sub.Contains(p.Addr()) || p.Bits() < sub.Bits() {
 		return nil, invalid("--ip-range %s: not inside subnet %s", p, sub)
 	}
-	r := &LeaseRange{Start: p.Addr(), End: lastAddr(p)}
-	if !usable(r.Start, sub) {
-		r.Start = r.Start.Next()
-	}
-	if !usable(r.End, sub) {
-		r.End = r.End.Prev()
-	}
+	// As podman: a range's own first and last addresses are left out.
+	r := &LeaseRange{Start: p.Addr().Next(), End: lastAddr(p).Prev()}
 	if r.End.Less(r.Start) {
 		return nil, invalid("--ip-range %s: holds no usable address", p)
 	}

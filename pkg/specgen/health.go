@@ -27,6 +27,12 @@ type HealthConfig struct {
 	// Retries is the number of consecutive failed checks that make the
 	// container unhealthy.
 	Retries int `json:"retries,omitempty"`
+	// MaxLogCount is how many results are kept (--health-max-log-count),
+	// and MaxLogSize how many bytes of each one's output
+	// (--health-max-log-size): 0 means the default, a negative value no
+	// limit.
+	MaxLogCount int `json:"maxLogCount,omitempty"`
+	MaxLogSize  int `json:"maxLogSize,omitempty"`
 }
 
 // Health check defaults, as podman's.
@@ -34,6 +40,8 @@ const (
 	DefaultHealthInterval = 30 * time.Second
 	DefaultHealthTimeout  = 30 * time.Second
 	DefaultHealthRetries  = 3
+	DefaultHealthLogCount = 5
+	DefaultHealthLogSize  = 500
 )
 
 // Health check actions (--health-on-failure) taken by `engine healthcheck

@@ -108,7 +108,7 @@ CMD ["cat /greeting"]
 	}
 	name := uniqueName(t)
 	out := e.Must("build", "-t", name, "--build-arg", "WHO=world", "--format", "docker", dir)
-	for _, want := range []string{"STEP 1/20: FROM " + base, "STEP 4/20: RUN echo", "run sees hello world and world", "COMMIT " + name, "Successfully tagged localhost/" + name + ":latest"} {
+	for _, want := range []string{"STEP 1/20: FROM $BASE", "STEP 4/20: RUN echo", "run sees hello world and world", "COMMIT " + name, "Successfully tagged localhost/" + name + ":latest"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("build output lacks %q:\n%s", want, out)
 		}
@@ -172,9 +172,22 @@ CMD ["cat /greeting"]
 	if all := strings.Join(created, "\n"); !strings.Contains(all, "echo \"run sees $GREETING") || !strings.Contains(all, "#(nop) EXPOSE 8080 53/udp") || empty < 10 {
 		t.Errorf("history (%d empty):\n%s", empty, all)
 	}
-	raw := e.Must("save", "--format", "docker-dir", "-o", filepath.Join(t.TempDir(), "out"), name)
-	_ = raw
-	// The Docker-only fields are kept in the config (here by save's copy).
+	// The Docker-only fields, read from the config blob as saved.
+	var docker struct {
+		Config struct {
+			Healthcheck struct {
+				Test     []string
+				Interval int64
+			}
+			Shell []string
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(savedConfig(t, e, name), &docker); err != nil {
+		t.Fatal(err)
+	}
+	if hc := docker.Config.Healthcheck; strings.Join(hc.Test, " ") != "CMD-SHELL true" || hc.Interval != 7e9 || strings.Join(docker.Config.Shell, " ") != "/bin/sh -c" {
+		t.Errorf("Docker config fields: %+v", docker.Config)
+	}
 	// The filesystem, as a container of the image sees it.
 	got := e.Must("run", "--rm", "--entrypoint", "", "-u", "0", name, "sh", "-c",
 		`stat -c '%U:%G %a %n' /app/a.txt /app/sub/b.txt /usr/local/bin/tool.sh /work/dir; cat /greeting /pwd-in-run /tmp/uid /unpacked/in-tar/file; test -e /app/ignored.log || echo ignored-not-copied; tool.sh`)
@@ -189,9 +202,39 @@ CMD ["cat /greeting"]
 	if out := e.Must("images", "--format", "{{.ID}}"); strings.Count(out, "\n") != 2 {
 		t.Errorf("images lists intermediate images:\n%s", out)
 	}
-	if !strings.HasPrefix(id, strings.TrimSpace(e.Must("images", "-q", name))) {
-		t.Errorf("images -q %s does not match %s", name, id)
+	if got := strings.TrimSpace(e.Must("images", "-q", "--no-trunc", "localhost/"+name)); !strings.HasSuffix(got, id) {
+		t.Errorf("images -q %s = %q, want %s", name, got, id)
 	}
+}
+
+// savedConfig returns an image's config blob from `save` (docker-archive).
+func savedConfig(t *testing.T, e *Engine, name string) []byte {
+	t.Helper()
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	e.Must("save", "-o", archive, name)
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	files := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if strings.HasSuffix(hdr.Name, ".json") {
+			var buf bytes.Buffer
+			_, _ = buf.ReadFrom(tr)
+			files[hdr.Name] = buf.Bytes()
+		}
+	}
+	var manifest []struct{ Config string }
+	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil || len(manifest) != 1 {
+		t.Fatalf("manifest.json of the saved image: %v", err)
+	}
+	return files[manifest[0].Config]
 }
 
 func TestBuildMultiStage(t *testing.T) {
@@ -300,7 +343,12 @@ func TestBuildPushRmiRun(t *testing.T) {
 	e.Must("build", "-q", "-t", ref, dir)
 	e.Must(append(append([]string{"push"}, registryFlags(reg)...), ref)...)
 	e.Must("rmi", ref)
-	e.MustFail(1, "image", "exists", ref)
+	if r := e.Run("image", "exists", ref); r.ExitCode != 1 {
+		t.Fatalf("image exists after rmi: %+v", r)
+	}
+	if got := strings.Fields(e.Must("images", "-a", "-q")); len(got) != 1 {
+		t.Fatalf("rmi left the build's step images: %v", got)
+	}
 	if out := e.Must(append(append([]string{"run", "--rm"}, registryFlags(reg)...), ref)...); out != "built and pushed\n" {
 		t.Fatalf("the pulled-back image runs with %q", out)
 	}
@@ -323,7 +371,11 @@ func TestBuildInputs(t *testing.T) {
 		"file": "context file\n",
 	})
 	name := uniqueName(t)
-	e.Must("build", "-t", name, "--secret", "id=token,src="+secret, "-v", shared+":/shared", "--iidfile", filepath.Join(shared, "iid"), dir)
+	e.Must("build", "-t", name, "--secret", "id=token,src="+secret, "-v", shared+":/shared", "--iidfile", filepath.Join(shared, "iid"),
+		"--label", "built.by=test", "--annotation", "org.example.note=yes", dir)
+	if got := e.Must("image", "inspect", "--format", "{{.Labels}} {{.Annotations}}", name); got != "map[built.by:test] map[org.example.note:yes]\n" {
+		t.Errorf("--label and --annotation: %q", got)
+	}
 	if got := e.Must("run", "--rm", name, "sh", "-c", "cat /secret-size; test -e /run/secrets/token || echo no-secret-in-image; test -e /shared/written || echo no-volume-in-image"); got != "6\nno-secret-in-image\nno-volume-in-image\n" {
 		t.Errorf("secret and volume: %q", got)
 	}

@@ -78,7 +78,7 @@ func TestContainerInspect(t *testing.T) {
 		t.Errorf("RestartPolicy %+v", d.HostConfig.RestartPolicy)
 	case len(d.Mounts) != 1 || d.Mounts[0].Type != "bind" || d.Mounts[0].Source != dir || d.Mounts[0].Destination != "/data" || d.Mounts[0].RW:
 		t.Errorf("Mounts %+v", d.Mounts)
-	case d.Config.Labels["l"] != "v" || d.HostConfig.NetworkMode != "none" || d.NetworkSettings.Ports == nil:
+	case d.Config.Labels["l"] != "v" || d.HostConfig.NetworkMode != "bridge" || d.NetworkSettings.Ports == nil:
 		t.Errorf("Labels %v NetworkMode %q Ports %v", d.Config.Labels, d.HostConfig.NetworkMode, d.NetworkSettings.Ports)
 	case time.Since(d.Created) > time.Minute:
 		t.Errorf("Created %v", d.Created)

@@ -169,7 +169,7 @@ func TestGenerateSystemdExisting(t *testing.T) {
 	id := strings.TrimSpace(e.Must("create", "--name", name, "--network", "none", img, "sleep", "1000"))
 
 	dir := t.TempDir()
-	cmd := exec.Command(engineBinary, "--root", e.Root, "--runroot", e.RunRoot, "generate", "systemd", "--files", "--restart-policy", "always",
+	cmd := exec.Command(engineBinary, "--root", e.Root, "--runroot", e.RunRoot, "generate", "systemd", "--files", "--restart-policy", "always", "--stop-timeout", "1",
 		"--after", "db.service", "--no-header", id)
 	cmd.Dir, cmd.Env = dir, e.Env
 	out, err := cmd.Output()

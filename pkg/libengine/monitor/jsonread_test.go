@@ -19,7 +19,9 @@ func TestConfigRoundTrip(t *testing.T) {
 		ID: "abc", Bundle: "/run/b", RuntimePath: "/usr/sbin/runc", RuntimeStateDir: "/run/runc",
 		Terminal: true, Stdin: true, LogDriver: LogDriverJSONFile, LogPath: "/var/log/\"quoted\"\\path\n",
 		LogMaxSize: 1 << 40, AttachSocket: "/run/a", ExitFile: "/run/exit", PidFile: "/run/pid",
-		ExitCommand: []string{"/usr/bin/engine", "--root", "/tmp/ünïcödé ☃ 𝄞", "\x01\x7f<&>\u2028"},
+		ExitCommand:  []string{"/usr/bin/engine", "--root", "/tmp/ünïcödé ☃ 𝄞", "\x01\x7f<&>\u2028"},
+		NotifySocket: "@/org/systemd/notify", NotifyMode: NotifyContainer, NotifyProxy: "/run/b/notify/notify.sock",
+		HealthCommand: []string{"/usr/bin/engine", "healthcheck", "run", "abc"}, HealthInterval: 1500 * time.Millisecond,
 	}
 	path := filepath.Join(t.TempDir(), "config.json")
 	if err := cfg.WriteFile(path); err != nil {
@@ -59,6 +61,9 @@ func TestReadConfigErrors(t *testing.T) {
 		{"bad driver", `{` + valid + `,"logDriver":"syslog"}`, "unknown log driver syslog"},
 		{"passthrough terminal", `{` + valid + `,"logDriver":"passthrough","terminal":true}`, "cannot be used with a terminal"},
 		{"relative exit command", `{` + valid + `,"exitCommand":["engine"]}`, "exitCommand must start with an absolute path"},
+		{"health without interval", `{` + valid + `,"healthCommand":["/e"]}`, "healthInterval be positive"},
+		{"bad notify mode", `{` + valid + `,"notifyMode":"soon"}`, "unknown notifyMode soon"},
+		{"container mode without proxy", `{` + valid + `,"notifySocket":"/n","notifyMode":"container"}`, "notifyProxy is required"},
 		{"truncated", `{"id":"a`, "invalid JSON"},
 		{"trailing garbage", `{` + valid + `} x`, "invalid JSON"},
 		{"wrong type", `{"id":1}`, "invalid JSON"},

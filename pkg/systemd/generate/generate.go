@@ -162,7 +162,7 @@ func ContainerUnit(c Container, o Options) (Unit, error) {
 	if o.UseName {
 		ref = c.Name
 	}
-	exe := append([]string{o.Executable}, escapeArgs(globalArgs(c))...)
+	exe := append([]string{o.Executable}, escapeArgs(globalArgs(c.CreateCommand))...)
 	t := strconv.FormatUint(uint64(stopTimeout), 10)
 	if o.New {
 		run, cgroups, err := newRunCommand(c, o)
@@ -223,12 +223,19 @@ func splitCreateCommand(c Container) (global, rest []string, err error) {
 		c.Name, strings.Join(c.CreateCommand, " "), define.ErrInvalidArg)
 }
 
-// globalArgs are the engine's global flags from the container's create
-// command (its --root, --runroot…), which the unit's commands repeat.
-func globalArgs(c Container) []string {
-	global, _, err := splitCreateCommand(c)
-	if err != nil {
-		return nil
+// globalArgs are the engine's global flags (--root, --runroot…) at the
+// start of a create command line, which the unit's commands repeat.
+func globalArgs(cmd []string) []string {
+	global, _, _ := splitCreateCommand(Container{CreateCommand: cmd})
+	if global != nil {
+		return global
+	}
+	for i := 1; i < len(cmd) && strings.HasPrefix(cmd[i], "-"); i++ { // pod create
+		global = append(global, cmd[i])
+		if !strings.Contains(cmd[i], "=") && globalValueFlags[cmd[i]] && i+1 < len(cmd) {
+			i++
+			global = append(global, cmd[i])
+		}
 	}
 	return global
 }
@@ -463,7 +470,7 @@ func PodUnits(p Pod, o Options) ([]Unit, error) {
 	}
 	t := strconv.FormatUint(uint64(stopTimeout), 10)
 	svc.Add("TimeoutStopSec", strconv.FormatUint(uint64(stopTimeout)+60, 10))
-	exe := []string{o.Executable}
+	exe := append([]string{o.Executable}, escapeArgs(globalArgs(p.CreateCommand))...)
 	if o.New {
 		create, err := podCreateCommand(p, podIDFile)
 		if err != nil {
@@ -490,7 +497,7 @@ func podCreateCommand(p Pod, podIDFile string) ([]string, error) {
 	args := p.CreateCommand
 	for i := 1; i+1 < len(args); i++ {
 		if args[i] == "pod" && args[i+1] == "create" {
-			out := append(escapeArgs(args[1:i]), "pod", "create", "--pod-id-file", podIDFile, "--replace", "--exit-policy=stop")
+			out := []string{"pod", "create", "--pod-id-file", podIDFile, "--replace", "--exit-policy=stop"}
 			for _, a := range args[i+2:] {
 				if a != "--replace" && !strings.HasPrefix(a, "--pod-id-file") {
 					out = append(out, escape(a))

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/engine-oss/engine/pkg/libengine"
+	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/spf13/cobra"
+)
+
+// addPodCommands wires `engine pod` and its subcommands, as podman's.
+func addPodCommands(root *cobra.Command, g *globalOptions) {
+	pod := &cobra.Command{Use: "pod", Short: "Manage pods", RunE: requireSubcommand}
+	root.AddCommand(pod)
+	pod.AddCommand(
+		newPodCreateCommand(g),
+		newPodStartCommand(g),
+		newPodStopCommand(g),
+		newPodRestartCommand(g),
+		newPodKillCommand(g),
+		newPodPauseCommand(g, true),
+		newPodPauseCommand(g, false),
+		newPodRmCommand(g),
+		newPodPruneCommand(g),
+		newPodPsCommand(g),
+		newPodInspectCommand(g),
+		newPodTopCommand(g),
+		newPodStatsCommand(g),
+		newPodLogsCommand(g),
+		newPodExistsCommand(g),
+	)
+}
+
+// needPods checks that either pod names or --all was given.
+func needPods(cmd *cobra.Command, args []string, all bool) error {
+	if len(args) == 0 && !all {
+		return fmt.Errorf("%s needs at least one pod name or ID (or --all): %w", cmd.CommandPath(), define.ErrInvalidArg)
+	}
+	if len(args) > 0 && all {
+		return fmt.Errorf("%s: --all and pod names cannot be used together: %w", cmd.CommandPath(), define.ErrInvalidArg)
+	}
+	return nil
+}
+
+// printPodReports prints the ID of each pod acted on, as podman, and an
+// error line for each failure. The exit code is 125 when anything failed,
+// or missingCode when every failure is a missing pod, or stateCode when
+// every one is a container in the wrong state (0: no such code).
+func printPodReports(w io.Writer, reports []libengine.PodReport, missingCode, stateCode int) error {
+	var failed []error
+	for _, r := range reports {
+		if r.Err != nil {
+			failed = append(failed, r.Err)
+			continue
+		}
+		if _, err := fmt.Fprintln(w, r.ID); err != nil {
+			return err
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	for _, err := range failed[:len(failed)-1] {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+	}
+	code := define.ExitEngineError
+	switch {
+	case missingCode != 0 && allAre(failed, define.ErrNoSuchPod):
+		code = missingCode
+	case stateCode != 0 && allAre(failed, define.ErrCtrStateInvalid):
+		code = stateCode
+	}
+	return &define.ExitError{Code: code, Err: failed[len(failed)-1]}
+}

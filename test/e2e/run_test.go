@@ -302,3 +302,46 @@ func procAlive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	return err == nil && !strings.Contains(string(b), ") Z ")
 }
+
+func TestRunWithoutRuntime(t *testing.T) {
+	requireRoot(t)
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	// A PATH without runc or crun: the engine must name the package to install.
+	e.Env = append(e.Env, "PATH="+t.TempDir())
+	r := e.MustFail(125, "run", "--rm", img, "true")
+	if !strings.Contains(r.Stderr, "install the Debian package runc") {
+		t.Errorf("missing runtime error does not say what to install: %q", r.Stderr)
+	}
+}
+
+// TestCLIKilledDuringRun kills the foreground `engine run` itself; the
+// container, its monitor and the state must stay usable.
+func TestCLIKilledDuringRun(t *testing.T) {
+	requireRoot(t)
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	name := uniqueName(t)
+	cmd := exec.Command(engineBinary, "--root", e.Root, "--runroot", e.RunRoot, "run", "--name", name, img, "sleep", "1000")
+	cmd.Env = e.Env
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		rows := psAll(t, e)
+		return len(rows) == 1 && rows[0].State == "running"
+	})
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if rows := psAll(t, e); len(rows) != 1 || rows[0].State != "running" {
+		t.Fatalf("after the CLI died: %+v, want the container still running", rows)
+	}
+	e.Must("stop", "-t", "0", name)
+	e.Must("start", name)
+	e.Must("rm", "-f", "-t", "0", name)
+	if rows := psAll(t, e); len(rows) != 0 {
+		t.Fatalf("rm -f left %+v", rows)
+	}
+}

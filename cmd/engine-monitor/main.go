@@ -39,8 +39,12 @@ func main() {
 	debug.SetMemoryLimit(memoryLimit)
 	// The report pipe must not leak into the runtime and the container.
 	syscall.CloseOnExec(3)
-	if err := monitor.Run(os.Args[1], os.NewFile(3, "sync")); err != nil {
+	code, err := monitor.Run(os.Args[1], os.NewFile(3, "sync"))
+	if err != nil {
 		_, _ = os.Stderr.WriteString("engine-monitor: " + err.Error() + "\n")
 		os.Exit(1)
 	}
+	// The container's exit code, as conmon: a systemd unit whose main
+	// process the monitor is fails when its container does.
+	os.Exit(code)
 }

@@ -16,5 +16,6 @@ func addNetworkCommands(root *cobra.Command, g *globalOptions) {
 		newNetworkConnectCommand(g),
 		newNetworkDisconnectCommand(g),
 		newNetworkReloadCommand(g),
+		newNetworkPortForwarderCommand(),
 	)
 }

@@ -25,8 +25,8 @@ func newGenerateSystemdCommand(g *globalOptions) *cobra.Command {
 	var format string
 	var restartSec, startTimeout, stopTimeout uint
 	cmd := &cobra.Command{
-		Use:   "systemd [options] CONTAINER",
-		Short: "Generate a systemd unit file for a container",
+		Use:   "systemd [options] CONTAINER|POD",
+		Short: "Generate systemd unit files for a container or a pod",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl := cmd.Flags()
@@ -62,8 +62,8 @@ func newGenerateSystemdCommand(g *globalOptions) *cobra.Command {
 	fl.StringVar(&o.RestartPolicy, "restart-policy", "on-failure", "systemd restart policy: no, on-success, on-failure, on-abnormal, on-watchdog, on-abort, always")
 	fl.UintVar(&restartSec, "restart-sec", 0, "seconds systemd waits before restarting the unit (RestartSec=)")
 	fl.UintVar(&startTimeout, "start-timeout", 0, "seconds systemd waits for the unit to start (TimeoutStartSec=)")
-	fl.UintVar(&stopTimeout, "stop-timeout", 10, "seconds the container is given to stop before it is killed")
-	fl.UintVarP(&stopTimeout, "time", "t", 10, "alias of --stop-timeout")
+	fl.UintVar(&stopTimeout, "stop-timeout", 0, "seconds the container is given to stop before it is killed (default: its own --stop-timeout)")
+	fl.UintVarP(&stopTimeout, "time", "t", 0, "alias of --stop-timeout")
 	_ = fl.MarkHidden("time")
 	fl.StringArrayVar(&o.After, "after", nil, "add After= to the unit (repeatable)")
 	fl.StringArrayVar(&o.Wants, "wants", nil, "add Wants= to the unit (repeatable)")

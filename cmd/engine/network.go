@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/engine-oss/engine/cmd/engine/internal/format"
@@ -314,4 +318,29 @@ func newNetworkReloadCommand(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "reload the rules of every running container")
 	return cmd
+}
+
+// newNetworkPortForwarderCommand builds the hidden command the engine
+// starts, detached, to publish a rootless bridge container's ports
+// (network.RunPortForwarder). It closes its stderr once the ports are
+// bound; what it writes there before is its error.
+func newNetworkPortForwarderCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    "port-forwarder NETNS TARGET PORTS-JSON",
+		Hidden: true,
+		Args:   cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, err := netip.ParseAddr(args[1])
+			if err != nil {
+				return fmt.Errorf("target %q: %w: %w", args[1], err, define.ErrInvalidArg)
+			}
+			var ports []network.PortMapping
+			if err := json.Unmarshal([]byte(args[2]), &ports); err != nil {
+				return fmt.Errorf("ports: %w: %w", err, define.ErrInvalidArg)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return network.RunPortForwarder(ctx, args[0], ports, target, os.Stderr)
+		},
+	}
 }

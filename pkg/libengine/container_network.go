@@ -98,9 +98,6 @@ func (e *Engine) createNetworks(ctx context.Context, s *specgen.SpecGenerator) (
 	default:
 		return nil, nil
 	}
-	if config.Rootless() {
-		return nil, fmt.Errorf("--network %s: rootless bridge networks are not supported yet: use --network pasta: %w", networkNames(s.Networks), define.ErrNotImplemented)
-	}
 	atts := s.Networks
 	if len(atts) == 0 {
 		atts = []specgen.NetworkAttach{{}}
@@ -133,17 +130,6 @@ func (e *Engine) createNetworks(ctx context.Context, s *specgen.SpecGenerator) (
 		out = append(out, state.NetworkAttachment{Network: n.Name, Options: b})
 	}
 	return out, nil
-}
-
-func networkNames(atts []specgen.NetworkAttach) string {
-	var names []string
-	for _, a := range atts {
-		names = append(names, firstNonEmpty(a.Name, "bridge"))
-	}
-	if len(names) == 0 {
-		return "bridge"
-	}
-	return strings.Join(names, ",")
 }
 
 // staticIPs parses --ip values and checks that each is in one of n's
@@ -321,6 +307,11 @@ func (e *Engine) setupNetwork(ctx context.Context, c *ctr) (_ *netSetup, retErr 
 		return nil, err
 	}
 	mgr := e.netManager()
+	if mgr.NetNS != "" {
+		if err := ensureRootlessNetNS(ctx, mgr); err != nil {
+			return nil, err
+		}
+	}
 	release, err := mgr.Lock(nets(atts), len(ports) > 0)
 	if err != nil {
 		return nil, err
@@ -364,7 +355,12 @@ func (e *Engine) setupNetwork(ctx context.Context, c *ctr) (_ *netSetup, retErr 
 		for _, p := range st.Interfaces[0].Addresses {
 			addrs = append(addrs, p.Addr())
 		}
-		if err := mgr.ForwardPorts(c.ID, ports, addrs); err != nil {
+		if mgr.UserMode {
+			err = e.startPortForwarder(c, mgr.NetNS, ports, addrs)
+		} else {
+			err = mgr.ForwardPorts(c.ID, ports, addrs)
+		}
+		if err != nil {
 			return nil, err
 		}
 		st.Ports = ports
@@ -380,7 +376,7 @@ func (e *Engine) setupNetwork(ctx context.Context, c *ctr) (_ *netSetup, retErr 
 // the setup holds.
 func (e *Engine) undoNetwork(id string, mgr *network.Manager, atts []ctrAttachment, ports bool, netns string) {
 	if ports {
-		if err := mgr.RemovePorts(id); err != nil {
+		if err := e.removePorts(mgr, id); err != nil {
 			logrus.Warnf("remove the published ports of %s: %v", shortID(id), err)
 		}
 	}
@@ -453,7 +449,7 @@ func (e *Engine) teardownNetwork(ctx context.Context, c *ctr) error {
 	mgr := e.netManager()
 	var errs []error
 	if len(c.cfg.Spec.PublishPorts) > 0 || c.cfg.Spec.PublishAll || (st != nil && len(st.Ports) > 0) {
-		errs = append(errs, mgr.RemovePorts(c.ID))
+		errs = append(errs, e.removePorts(mgr, c.ID))
 	}
 	release, err := mgr.Lock(nets(atts), false)
 	if err != nil {

@@ -19,9 +19,14 @@ import (
 )
 
 // netManager is the network plumbing of this engine: host-wide state for
-// root, per-user state (and the rootless namespace) otherwise.
+// root; per-user state and the user's rootless namespace, where the
+// bridges live, otherwise.
 func (e *Engine) netManager() *network.Manager {
-	return &network.Manager{StateDir: filepath.Join(config.RuntimeDir(), "engine", "network"), UserMode: config.Rootless()}
+	m := &network.Manager{StateDir: filepath.Join(config.RuntimeDir(), "engine", "network")}
+	if config.Rootless() {
+		m.UserMode, m.NetNS = true, network.RootlessNetNS(m.StateDir)
+	}
+	return m
 }
 
 // defaultNetwork is the network named in engine.conf, built from its
@@ -87,7 +92,7 @@ func (e *Engine) NetworkCreate(ctx context.Context, opts network.CreateOptions) 
 	if err != nil {
 		return nil, err
 	}
-	routes, err := e.netManager().HostRoutes()
+	routes, err := network.HostRoutes()
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +356,7 @@ type NetworkPruneOptions struct {
 // NetworkPrune removes the networks no container joins (never the default
 // one) that match the filters, with a report for each.
 func (e *Engine) NetworkPrune(ctx context.Context, opts NetworkPruneOptions) ([]NetworkReport, error) {
-	nets, err := e.NetworkList(ctx, NetworkListOptions{Filters: opts.Filters})
+	nets, err := e.NetworkList(ctx, NetworkListOptions(opts))
 	if err != nil {
 		return nil, err
 	}

@@ -208,6 +208,9 @@ func (m *Manager) Detach(ctr string, a Attachment) error {
 // network exists, as docker0 does: creating one per container start and
 // deleting it after would cost more than the start.
 func (m *Manager) RemoveBridge(n *Network) error {
+	if m.NetNS != "" && !isNetNS(m.NetNS) {
+		return m.writeLeases(n, nil) // no rootless namespace: no bridge
+	}
 	h, err := handleAt(m.NetNS)
 	if err != nil {
 		return err
@@ -329,10 +332,10 @@ func (m *Manager) bridgeSysctls(n *Network) error {
 	})
 }
 
-// HostRoutes lists the prefixes routed in the manager's namespace, for
-// New to avoid.
-func (m *Manager) HostRoutes() ([]HostRoute, error) {
-	h, err := handleAt(m.NetNS)
+// HostRoutes lists the prefixes the host routes (in the engine's own
+// namespace, whatever the manager's), for New to avoid.
+func HostRoutes() ([]HostRoute, error) {
+	h, err := handleAt("")
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func TestAttachForwardDetach(t *testing.T) {
 	requireRoot(t)
 	dir := t.TempDir()
 	m := &Manager{StateDir: filepath.Join(dir, "state")}
-	routes, err := m.HostRoutes()
+	routes, err := HostRoutes()
 	if err != nil {
 		t.Fatal(err)
 	}

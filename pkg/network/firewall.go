@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 
 	"github.com/google/nftables"
@@ -26,7 +25,6 @@ type firewall struct {
 	c                   *nftables.Conn
 	t                   *nftables.Table
 	pre, out, post, fwd *nftables.Chain
-	nsFile              *os.File
 	// based and dirty say whether the table was queued, and any change.
 	based, dirty bool
 }
@@ -38,17 +36,15 @@ type firewall struct {
 // the kernel's RCU grace period).
 func openFirewall(nsPath string) (*firewall, error) {
 	f := &firewall{t: &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}}
-	var opts []nftables.ConnOption
-	if nsPath != "" {
-		var err error
-		if f.nsFile, err = os.Open(nsPath); err != nil {
-			return nil, fmt.Errorf("open network namespace %s: %w", nsPath, err)
-		}
-		opts = append(opts, nftables.WithNetNSFd(int(f.nsFile.Fd())))
-	}
-	c, err := nftables.New(opts...)
+	// The socket is made on a thread inside the namespace (nftables'
+	// WithNetNSFd would switch back to the engine's namespace afterwards,
+	// which a rootless engine may not do) and kept for every later call.
+	var c *nftables.Conn
+	err := inNetNS(nsPath, func() (err error) {
+		c, err = nftables.New(nftables.AsLasting())
+		return err
+	})
 	if err != nil {
-		f.close()
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
 	f.c = c
@@ -73,9 +69,7 @@ func (f *firewall) queueBase() {
 }
 
 func (f *firewall) close() {
-	if f.nsFile != nil {
-		_ = f.nsFile.Close()
-	}
+	_ = f.c.CloseLasting()
 }
 
 // flush commits the queued changes, if any.

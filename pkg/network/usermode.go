@@ -195,21 +195,33 @@ func slirpAPI(ctx context.Context, socket string, req map[string]any) error {
 	return nil
 }
 
+// helperPid returns the pid in pidFile when it is a running helper (pasta,
+// slirp4netns or the engine's port forwarder), else 0: a helper that ended
+// by itself may have left its pid to another process.
+func helperPid(pidFile string) int {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	for _, name := range []string{"pas", "slirp4netns", "engine"} {
+		if bytes.HasPrefix(comm, []byte(name)) {
+			return pid
+		}
+	}
+	return 0
+}
+
+func helperAlive(pidFile string) bool { return helperPid(pidFile) != 0 }
+
 // StopUserMode ends the helper whose pid is in pidFile, if it runs, and
 // removes the file.
 func StopUserMode(pidFile string) error {
-	b, err := os.ReadFile(pidFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read %s: %w", pidFile, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	// pasta exits by itself when its namespace goes: make sure the pid was
-	// not handed to another process since.
-	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	if err == nil && pid > 0 && (bytes.HasPrefix(comm, []byte("pas")) || bytes.HasPrefix(comm, []byte("slirp4netns"))) {
+	if pid := helperPid(pidFile); pid != 0 {
 		if err := unix.Kill(pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
 			return fmt.Errorf("stop network helper %d: %w", pid, err)
 		}

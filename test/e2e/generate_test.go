@@ -255,7 +255,7 @@ func TestGenerateSystemdErrors(t *testing.T) {
 	img := ctrImage(t, e)
 	name := uniqueName(t)
 	r := e.MustFail(125, "generate", "systemd", "no-such-container")
-	if !strings.Contains(r.Stderr, "no-such-container") || !strings.Contains(r.Stderr, "pods are not supported yet") {
+	if !strings.Contains(r.Stderr, `no container or pod "no-such-container"`) {
 		t.Errorf("stderr %q", r.Stderr)
 	}
 	e.Must("create", "--name", name, "--network", "none", "--rm", img, "true")
@@ -353,4 +353,84 @@ func main() {
 		t.Fatalf("build the notify helper: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// TestGenerateSystemdPod plays systemd for a pod's units: the pod's starts
+// its infra container, each member's is bound to it.
+func TestGenerateSystemdPod(t *testing.T) {
+	requireRoot(t)
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	pod := uniqueName(t)
+	e.Must("pod", "create", "--name", pod, "--network", "none")
+	e.Must("create", "--pod", pod, "--name", pod+"-app", img, "sleep", "1000")
+	e.MustFail(125, "generate", "systemd", "--new", pod) // not yet
+	units := generateUnits(t, e, "--name", "--stop-timeout", "1", pod)
+	podUnit, appUnit := units["pod-"+pod+".service"], units["container-"+pod+"-app.service"]
+	if len(units) != 2 || podUnit == "" || appUnit == "" {
+		t.Fatalf("units %v", units)
+	}
+	if got := unitValues(appUnit, "BindsTo"); len(got) != 1 || got[0] != "pod-"+pod+".service" {
+		t.Errorf("member BindsTo=%q", got)
+	}
+	dir := t.TempDir()
+	for name, u := range units {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(u), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	systemdVerify(t, dir)
+
+	sock := newNotifySocket(t)
+	for _, u := range []string{podUnit, appUnit} {
+		runUnitCommand(t, e, unitExec(t, unitValues(u, "ExecStart")[0], "x.service", dir), "NOTIFY_SOCKET="+sock.path)
+		if msg := sock.next(t, time.Second); !strings.HasSuffix(msg, "\nREADY=1") {
+			t.Fatalf("notify message %q", msg)
+		}
+	}
+	if d := inspectCtr(t, e, pod+"-app"); d.State.Status != "running" {
+		t.Fatalf("member %s", d.State.Status)
+	}
+	for _, u := range []string{appUnit, podUnit} {
+		runUnitCommand(t, e, unitExec(t, unitValues(u, "ExecStop")[0], "x.service", dir))
+	}
+	if d := inspectCtr(t, e, pod+"-app"); d.State.Status != "exited" {
+		t.Fatalf("member after ExecStop: %s", d.State.Status)
+	}
+}
+
+// TestQuadletUnitNotify plays systemd for a quadlet .container unit, whose
+// ExecStart carries the flags the generator emits (--cgroups=split,
+// --sdnotify, health checks, the auto-update label): with Notify=healthy,
+// MAINPID comes before run -d returns and READY=1 when the check passes.
+func TestQuadletUnitNotify(t *testing.T) {
+	requireRoot(t)
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	quadletDir(t, e, map[string]string{"web.container": "[Container]\nImage=" + img + "\nExec=sleep 1000\nNetwork=none\n" +
+		"Notify=healthy\nHealthCmd=test -e /tmp/ready\nHealthInterval=300ms\nAutoUpdate=registry\nStopTimeout=1\n" +
+		"GlobalArgs=--root " + e.Root + " --runroot " + e.RunRoot + "\n"})
+	unit := unitText(t, e.Must("quadlet", "--dryrun"), "web.service")
+	runtimeDir := t.TempDir()
+	expand := func(line string) []string {
+		return unitExec(t, strings.ReplaceAll(line, "%N", "web"), "web.service", runtimeDir)
+	}
+	sock := newNotifySocket(t)
+	runUnitCommand(t, e, expand(unitValues(unit, "ExecStart")[0]), "NOTIFY_SOCKET="+sock.path, "PODMAN_SYSTEMD_UNIT=web.service")
+	d := inspectCtr(t, e, "systemd-web")
+	mainPID := "MAINPID=" + strconv.Itoa(d.State.ConmonPid)
+	if msg := sock.next(t, time.Second); msg != mainPID {
+		t.Fatalf("first message %q, want %s", msg, mainPID)
+	}
+	if d.Config.Labels["io.containers.autoupdate"] != "registry" || d.Config.Labels["PODMAN_SYSTEMD_UNIT"] != "web.service" {
+		t.Errorf("labels %v", d.Config.Labels)
+	}
+	e.Must("exec", "systemd-web", "touch", "/tmp/ready")
+	if msg := sock.next(t, 5*time.Second); msg != mainPID+"\nREADY=1" {
+		t.Fatalf("after the check passed: %q", msg)
+	}
+	runUnitCommand(t, e, expand(unitValues(unit, "ExecStop")[0]))
+	if rows := psAll(t, e); len(rows) != 0 {
+		t.Fatalf("containers left after ExecStop: %+v", rows)
+	}
 }

@@ -62,7 +62,10 @@ func fetch(t *testing.T, url string) string {
 			if rerr == nil && resp.StatusCode == http.StatusOK {
 				return string(b)
 			}
-			err = fmt.Errorf("status %s, read error %v", resp.Status, rerr)
+			err = rerr
+			if err == nil {
+				err = fmt.Errorf("status %s", resp.Status)
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("GET %s: %v", url, err)

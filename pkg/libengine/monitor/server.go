@@ -35,11 +35,14 @@ var forwardedSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.
 // configPath; cmd/engine-monitor calls it with fd 3 as syncPipe. It creates
 // the container, reports {"pid":N} or {"error":"..."} on syncPipe, then
 // serves the container until its init process exits: it writes the exit
-// file, closes attach clients, runs the exit command and returns nil. An
-// error is returned only when creating failed (and was reported).
+// file, closes attach clients, runs the exit command and returns the
+// container's exit code, which the monitor exits with, as conmon does (so
+// that systemd, following the monitor as a unit's main process, sees the
+// container fail). An error is returned only when creating failed (and
+// was reported).
 //
 // Run takes no context: the monitor ends when the container does.
-func Run(configPath string, syncPipe *os.File) error {
+func Run(configPath string, syncPipe *os.File) (int, error) {
 	m := &monitor{sync: syncPipe, clients: map[*os.File]struct{}{}}
 	return m.run(configPath)
 }
@@ -76,15 +79,15 @@ type monitor struct {
 	healthPid   int         // the running health command; main loop only
 }
 
-func (m *monitor) run(configPath string) error {
+func (m *monitor) run(configPath string) (int, error) {
 	cfg, err := ReadConfig(configPath)
 	if err != nil {
-		return m.fail(err)
+		return 0, m.fail(err)
 	}
 	m.cfg = cfg
 	// Orphans (the runtime's init among them) are reparented to us.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		return m.fail(wrap(err, "set child subreaper"))
+		return 0, m.fail(wrap(err, "set child subreaper"))
 	}
 	m.chld = make(chan os.Signal, 1)
 	signal.Notify(m.chld, unix.SIGCHLD)
@@ -94,7 +97,7 @@ func (m *monitor) run(configPath string) error {
 	pid, err := m.create(filepath.Join(filepath.Dir(configPath), "oci-log"))
 	if err != nil {
 		m.closeAttach()
-		return m.fail(err)
+		return 0, m.fail(err)
 	}
 	m.report(`{"pid":` + strconv.Itoa(pid) + "}\n")
 	for _, o := range m.outputs {
@@ -131,7 +134,7 @@ func (m *monitor) run(configPath string) error {
 			logf("exit command: " + err.Error())
 		}
 	}
-	return nil
+	return status.ExitCode, nil
 }
 
 // create prepares the container's stdio, the log and the attach socket, and

@@ -19,7 +19,6 @@ import (
 	"github.com/engine-oss/engine/pkg/specgen"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/storage/pkg/idtools"
-	"golang.org/x/sys/unix"
 )
 
 // CopyLocation is one side of a copy: a path in a container, or on the
@@ -577,37 +576,14 @@ func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header, dir string) error {
 			return err
 		}
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		if err := x.mknod(hdr, target); err != nil {
-			return err
+		if err := mknodEntry(x.rt, target, hdr); err != nil {
+			return fmt.Errorf("mknod %s: %w", hdr.Name, err)
 		}
 	default:
 		logrus.Warnf("skipping %q: tar entry type %q is not supported", hdr.Name, hdr.Typeflag)
 		return nil
 	}
 	return x.finish(hdr, target)
-}
-
-// mknod creates a device or FIFO in a directory opened through the root.
-func (x *extractor) mknod(hdr *tar.Header, target string) error {
-	d, err := x.rt.Open(filepath.Dir(target))
-	if err != nil {
-		return err
-	}
-	defer closeQuietly(d)
-	mode := uint32(hdr.Mode & 0o7777)
-	switch hdr.Typeflag {
-	case tar.TypeChar:
-		mode |= unix.S_IFCHR
-	case tar.TypeBlock:
-		mode |= unix.S_IFBLK
-	default:
-		mode |= unix.S_IFIFO
-	}
-	dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
-	if err := unix.Mknodat(int(d.Fd()), filepath.Base(target), mode, int(dev)); err != nil {
-		return fmt.Errorf("mknod %s: %w", hdr.Name, err)
-	}
-	return nil
 }
 
 // finish sets an entry's owner, then mode (a chown clears set-ID bits) and

@@ -102,7 +102,7 @@ func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool) (restar
 		logrus.Warnf("unmount root filesystem of %s: %v", c.Name, err)
 	}
 	e.unmountCtrVolumes(ctx, c)
-	e.releasePodShm(c)
+	e.releasePodNamespaces(c)
 	if err := e.teardownNetwork(ctx, c); err != nil {
 		logrus.Warnf("tear down the network of %s: %v", c.Name, err)
 	}

@@ -85,6 +85,9 @@ func (e *Engine) ContainerList(ctx context.Context, opts ContainerListOptions) (
 		}
 		sum := summarize(c)
 		sum.Status = health[c.ID]
+		if c.running() {
+			sum.Ports = e.psPorts(c.ID)
+		}
 		out = append(out, sum)
 	}
 	return out, nil

@@ -410,14 +410,17 @@ func (e *Engine) joinNetwork(ctx context.Context, id string) (*netSetup, error) 
 	if err != nil {
 		return nil, fmt.Errorf("--network container:%s: %w", id, err)
 	}
-	if !e.refreshStale(ctx, other).running() {
-		return nil, fmt.Errorf("--network container:%s: container %s is not running: start it first: %w", other.Name, other.Name, define.ErrCtrStateInvalid)
-	}
 	if k, _ := other.netMode(); k == "host" {
 		return nil, fmt.Errorf("--network container:%s: that container uses the host's network: use --network host: %w", other.Name, define.ErrInvalidArg)
 	}
+	running := e.refreshStale(ctx, other).running()
+	// A namespace the engine made can be joined once it is set up, before
+	// its container runs: a pod's members start along with its infra.
 	if st, err := e.readNetStatus(other.ID); err == nil {
 		return &netSetup{netns: st.NetNS}, nil
+	}
+	if !running {
+		return nil, fmt.Errorf("--network container:%s: container %s is not running: start it first: %w", other.Name, other.Name, define.ErrCtrStateInvalid)
 	}
 	return &netSetup{netns: fmt.Sprintf("/proc/%d/ns/net", other.State.Pid)}, nil
 }
@@ -606,6 +609,29 @@ func (e *Engine) inspectNetwork(ctx context.Context, c *ctr) InspectNetworkSetti
 		if k == 0 {
 			out.IPAddress, out.IPPrefixLen, out.Gateway, out.MacAddress = in.IPAddress, in.IPPrefixLen, in.Gateway, in.MacAddress
 		}
+	}
+	return out
+}
+
+// psPorts lists a running container's published ports as ps shows them,
+// podman's "0.0.0.0:8080->80/tcp".
+func (e *Engine) psPorts(id string) []string {
+	out := []string{}
+	st, err := e.readNetStatus(id)
+	if err != nil {
+		return out
+	}
+	for _, p := range st.Ports {
+		ip := "0.0.0.0"
+		if p.HostIP.IsValid() {
+			ip = p.HostIP.String()
+		}
+		host, ctr := strconv.Itoa(int(p.HostPort)), strconv.Itoa(int(p.ContainerPort))
+		if p.Range > 1 {
+			host += "-" + strconv.Itoa(int(p.HostPort+p.Range-1))
+			ctr += "-" + strconv.Itoa(int(p.ContainerPort+p.Range-1))
+		}
+		out = append(out, ip+":"+host+"->"+ctr+"/"+p.Protocol)
 	}
 	return out
 }

@@ -89,7 +89,7 @@ func (e *Engine) removeLocked(ctx context.Context, c *ctr, opts ContainerRemoveO
 	if err := e.teardownNetwork(ctx, c); err != nil {
 		logrus.Warnf("tear down the network of %s: %v", c.Name, err)
 	}
-	e.releasePodShm(c)
+	e.releasePodNamespaces(c)
 	if err := e.store.DeleteContainer(c.ID); err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
 		return fmt.Errorf("remove root filesystem of %s: %w", c.Name, err)
 	}

@@ -248,7 +248,7 @@ func (e *Engine) generateSpec(ctx context.Context, c *ctr, rootfs, runDir string
 	if err := e.withNotifySocket(c, spec, runDir); err != nil {
 		return nil, err
 	}
-	e.sharePodEtc(c, spec)
+	e.podSpec(ctx, c, spec)
 	return spec, chownBindSources(s, spec)
 }
 

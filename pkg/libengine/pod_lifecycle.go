@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/engine-oss/engine/pkg/specgen"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,34 +50,109 @@ type PodStartOptions struct {
 	All bool
 }
 
-// PodStart starts each pod's infra container, then its members together.
-// Containers that run already are left alone. A member that fails to
+// PodStart starts each pod's containers that do not run: its infra
+// container, then its members (see startPodLocked). A member that fails to
 // start fails the pod's report; the others keep running. Errors wrap
 // define.ErrNoSuchPod.
 func (e *Engine) PodStart(ctx context.Context, names []string, opts PodStartOptions) ([]PodReport, error) {
 	return e.eachPod(ctx, names, opts.All, false, func(p *pod, _ *PodReport) error {
-		members, infra, err := e.podCtrs(ctx, p)
-		if err != nil {
+		if err := e.startPodLocked(ctx, p); err != nil {
 			return err
 		}
-		start := func(c *ctr) error {
+		e.event(ctx, "pod", "start", p.ID, p.Name, nil)
+		return nil
+	})
+}
+
+// startPodLocked starts the containers of a locked pod that do not run:
+// the infra container first, as the members join its namespaces, then the
+// members together. When the members join only namespaces the engine makes
+// before the infra container is created (IPC, UTS, and a network
+// namespace of the engine's), they start as soon as those are made, while
+// the infra container is created: a pod starts in about the time of one
+// container. A PID or cgroup namespace exists only once the infra runs.
+func (e *Engine) startPodLocked(ctx context.Context, p *pod) error {
+	members, infra, err := e.podCtrs(ctx, p)
+	if err != nil {
+		return err
+	}
+	start := func(ctx context.Context) func(*ctr) error {
+		return func(c *ctr) error {
 			if c.running() {
 				return nil
 			}
 			_, err := e.startLocked(ctx, c, nil)
 			return err
 		}
+	}
+	if infra == "" || len(members) == 0 || !e.membersStartWithInfra(ctx, p) {
 		if infra != "" {
-			if err := e.withCtr(ctx, infra, start); err != nil {
+			if err := e.withCtr(ctx, infra, start(ctx)); err != nil {
 				return err
 			}
 		}
-		if err := ctrErrors(e.eachCtrParallel(ctx, members, start)); err != nil {
-			return err
+		return ctrErrors(e.eachCtrParallel(ctx, members, start(ctx)))
+	}
+	ready := make(chan struct{})
+	var once sync.Once
+	infraCtx := context.WithValue(ctx, podStartKey{}, &podStarting{ready: func() { once.Do(func() { close(ready) }) }})
+	infraDone := make(chan error, 1)
+	go func() { infraDone <- e.withCtr(infraCtx, infra, start(infraCtx)) }()
+	var infraErr error
+	select {
+	case <-ready:
+	case infraErr = <-infraDone: // failed, or ran already
+		if infraErr != nil {
+			return infraErr
 		}
-		e.event(ctx, "pod", "start", p.ID, p.Name, nil)
+		infraDone <- nil
+	}
+	memberCtx := context.WithValue(ctx, podStartKey{}, &podStarting{infraID: infra})
+	reps := e.eachCtrParallel(memberCtx, members, start(memberCtx))
+	if infraErr = <-infraDone; infraErr != nil {
+		// The members joined the namespaces of an infra container that
+		// failed: stop them, as they would not have started without it.
+		var started []string
+		for _, r := range reps {
+			if r.Err == nil {
+				started = append(started, r.ID)
+			}
+		}
+		bg := context.WithoutCancel(ctx)
+		e.eachCtrParallel(bg, started, func(c *ctr) error { return e.stopLocked(bg, c, 0) })
+		return infraErr
+	}
+	if err := e.withCtr(ctx, infra, func(ic *ctr) error {
+		for _, r := range reps {
+			if c, err := e.lookupCtr(ctx, r.ID); err == nil && r.Err == nil {
+				e.namePodMember(ic, c)
+			}
+		}
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	return ctrErrors(reps)
+}
+
+// membersStartWithInfra reports whether the members of a pod join only
+// namespaces that exist before its infra container is created.
+func (e *Engine) membersStartWithInfra(ctx context.Context, p *pod) bool {
+	if p.shares(SharePID) || p.shares(ShareCgroup) {
+		return false
+	}
+	if !p.shares(ShareNet) {
+		return true
+	}
+	infra, err := e.lookupCtr(ctx, p.InfraID)
+	if err != nil {
+		return false
+	}
+	switch kind, _ := infra.netMode(); kind {
+	case specgen.NetworkBridge, specgen.NetworkPasta, specgen.NetworkSlirp4netns, "host":
+		return true
+	}
+	return false
 }
 
 // PodStopOptions configure PodStop.
@@ -135,20 +211,7 @@ func (e *Engine) PodRestart(ctx context.Context, names []string, opts PodRestart
 		if err := e.stopPod(ctx, p, opts.Timeout); err != nil {
 			return err
 		}
-		members, infra, err := e.podCtrs(ctx, p)
-		if err != nil {
-			return err
-		}
-		start := func(c *ctr) error {
-			_, err := e.startLocked(ctx, c, nil)
-			return err
-		}
-		if infra != "" {
-			if err := e.withCtr(ctx, infra, start); err != nil {
-				return err
-			}
-		}
-		if err := ctrErrors(e.eachCtrParallel(ctx, members, start)); err != nil {
+		if err := e.startPodLocked(ctx, p); err != nil {
 			return err
 		}
 		e.event(ctx, "pod", "restart", p.ID, p.Name, nil)

@@ -1,26 +1,16 @@
 package libengine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/engine-oss/engine/pkg/libengine/lock"
 	"github.com/engine-oss/engine/pkg/specgen"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
 )
-
-// podShmDir is the directory in an infra container's run directory where
-// the engine mounts the pod's /dev/shm, a tmpfs its members bind-mount.
-const podShmDir = "shm"
 
 // podJoin is a container being created in a pod: the pod stays locked
 // until the container is recorded, so it cannot be removed meanwhile.
@@ -31,6 +21,9 @@ type podJoin struct {
 	// created is the pod --pod new: made, which goes again if the
 	// container cannot be created.
 	created string
+	// hostNet is set when the pod's infra container uses the host's
+	// network, which its members then use too.
+	hostNet bool
 }
 
 // joinPod resolves --pod for a container being created: it creates the
@@ -65,6 +58,13 @@ func (e *Engine) joinPod(ctx context.Context, s *specgen.SpecGenerator, infra bo
 	if err == nil {
 		if j.lock, err = e.lockPod(p.ID); err == nil {
 			p, err = e.lookupPod(ctx, p.ID)
+		}
+	}
+	if err == nil && p.InfraID != "" {
+		var infra *ctr
+		if infra, err = e.lookupCtr(ctx, p.InfraID); err == nil {
+			kind, _ := infra.netMode()
+			j.hostNet = kind == "host"
 		}
 	}
 	if err == nil {
@@ -134,6 +134,9 @@ func (j *podJoin) apply(s *specgen.SpecGenerator) {
 	if p.shares(ShareNet) {
 		s.Namespaces.Network, s.Networks, s.PublishPorts, s.PublishAll = join, nil, nil, false
 		s.HostAdd, s.DNSServers, s.DNSSearch, s.DNSOptions = nil, nil, nil, nil
+		if j.hostNet {
+			s.Namespaces.Network = "host"
+		}
 	}
 	for ns, mode := range map[string]*string{ShareIPC: &s.Namespaces.IPC, ShareUTS: &s.Namespaces.UTS,
 		SharePID: &s.Namespaces.PID, ShareCgroup: &s.Namespaces.Cgroup} {
@@ -170,159 +173,4 @@ func (c *ctr) infraOf() string {
 		}
 	}
 	return ""
-}
-
-// startPodInfra starts the infra container of c's pod unless it runs, as
-// c joins its namespaces, and names c in the pod's hosts file. The caller
-// holds c's lock; the infra's is taken after it.
-func (e *Engine) startPodInfra(ctx context.Context, c *ctr) error {
-	id := c.infraOf()
-	if id == "" {
-		return nil
-	}
-	return e.withCtr(ctx, id, func(infra *ctr) error {
-		if infra.running() {
-			// The database may call it running after its monitor died.
-			if _, err := e.cleanupLocked(ctx, infra, false); err != nil {
-				return err
-			}
-		}
-		switch infra.State.Status {
-		case define.StatusPaused:
-			return fmt.Errorf("the infra container %s of pod %s is paused: unpause the pod with engine pod unpause: %w", infra.Name, c.Pod, define.ErrCtrStateInvalid)
-		case define.StatusRunning:
-		default:
-			if _, err := e.startLocked(ctx, infra, nil); err != nil {
-				return fmt.Errorf("start the infra container of pod %s: %w", shortID(c.Pod), err)
-			}
-		}
-		if k, _ := c.netMode(); k == "container" {
-			addHostsName(filepath.Join(e.runDir(infra.ID), specgen.HostsFile), c.Name)
-		}
-		return nil
-	})
-}
-
-// addHostsName lists name on 127.0.0.1 in a pod's shared hosts file unless
-// a line names it already, as podman lists a pod's containers.
-func addHostsName(path, name string) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		logrus.Debugf("hosts file of the pod: %v", err)
-		return
-	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		fields := strings.Fields(string(line))
-		for _, f := range fields[min(1, len(fields)):] {
-			if f == name {
-				return
-			}
-		}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err == nil {
-		_, err = fmt.Fprintf(f, "127.0.0.1\t%s\n", name)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		logrus.Warnf("add %s to the pod's hosts file: %v", name, err)
-	}
-}
-
-// podEnv fills in what a pod's container needs from the pod: for the
-// infra container, the pod's /dev/shm (mounted here) unless it uses the
-// host's IPC; for a member, the paths of the infra's namespaces it joins,
-// the pod's /dev/shm and hostname.
-func (e *Engine) podEnv(ctx context.Context, c *ctr, env *specgen.GenerateEnv) error {
-	if c.cfg.Infra {
-		if ipc := c.cfg.Spec.Namespaces.IPC; ipc == "" || ipc == "private" {
-			dir := filepath.Join(e.runDir(c.ID), podShmDir)
-			if err := mountShm(dir); err != nil {
-				return err
-			}
-			env.ShmDir = dir
-		}
-		return nil
-	}
-	id := c.infraOf()
-	if id == "" {
-		return nil
-	}
-	infra, err := e.lookupCtr(ctx, id)
-	if err != nil {
-		return fmt.Errorf("infra container of pod %s: %w", shortID(c.Pod), err)
-	}
-	if !infra.running() || infra.State.Pid == 0 {
-		return fmt.Errorf("the infra container %s of pod %s is %s: start the pod with engine pod start: %w", infra.Name, shortID(c.Pod), infra.State.Status, define.ErrCtrStateInvalid)
-	}
-	ns := c.cfg.Spec.Namespaces
-	env.JoinPaths = map[specs.LinuxNamespaceType]string{}
-	for typ, mode := range map[specs.LinuxNamespaceType]string{specs.IPCNamespace: ns.IPC, specs.UTSNamespace: ns.UTS,
-		specs.PIDNamespace: ns.PID, specs.CgroupNamespace: ns.Cgroup} {
-		if strings.HasPrefix(mode, "container:") {
-			env.JoinPaths[typ] = fmt.Sprintf("/proc/%d/ns/%s", infra.State.Pid, typ)
-		}
-	}
-	if strings.HasPrefix(ns.IPC, "container:") {
-		if dir := filepath.Join(e.runDir(infra.ID), podShmDir); isMountPoint(dir) {
-			env.ShmDir = dir
-		}
-	}
-	if strings.HasPrefix(ns.UTS, "container:") {
-		env.HostHostname = firstNonEmpty(infra.cfg.Spec.Hostname, shortID(infra.ID))
-	}
-	return nil
-}
-
-// sharePodEtc makes a member that joins its pod's network use the infra
-// container's /etc/hosts and /etc/resolv.conf, which hold the pod's
-// --add-host and --dns settings and its containers' names, as podman.
-func (e *Engine) sharePodEtc(c *ctr, spec *specs.Spec) {
-	kind, id := c.netMode()
-	if c.Pod == "" || c.cfg.Infra || kind != "container" {
-		return
-	}
-	own, infra := e.runDir(c.ID), e.runDir(id)
-	for i, m := range spec.Mounts {
-		for _, f := range []string{specgen.HostsFile, specgen.ResolvConfFile} {
-			if m.Destination == "/etc/"+f && m.Source == filepath.Join(own, f) {
-				spec.Mounts[i].Source = filepath.Join(infra, f)
-			}
-		}
-	}
-}
-
-// mountShm mounts a fresh tmpfs of the default /dev/shm size on dir,
-// replacing one a failed start may have left.
-func mountShm(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("pod /dev/shm: %w", err)
-	}
-	unmountShm(dir)
-	opts := fmt.Sprintf("mode=1777,size=%dk", specgen.DefaultShmSize/1024)
-	if err := unix.Mount("shm", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, opts); err != nil {
-		return fmt.Errorf("mount the pod's /dev/shm on %s: %w", dir, err)
-	}
-	return nil
-}
-
-// releasePodShm unmounts an infra container's /dev/shm after it stopped.
-func (e *Engine) releasePodShm(c *ctr) {
-	if c.cfg.Infra {
-		unmountShm(filepath.Join(e.runDir(c.ID), podShmDir))
-	}
-}
-
-func unmountShm(dir string) {
-	if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, fs.ErrNotExist) {
-		logrus.Warnf("unmount %s: %v", dir, err)
-	}
-}
-
-// isMountPoint reports whether dir is on another device than its parent.
-func isMountPoint(dir string) bool {
-	var st, parent unix.Stat_t
-	return unix.Stat(dir, &st) == nil && unix.Stat(filepath.Dir(dir), &parent) == nil && st.Dev != parent.Dev
 }

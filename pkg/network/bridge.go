@@ -137,7 +137,7 @@ func (m *Manager) Attach(ctr, netnsPath string, a Attachment, defaultRoute bool)
 	defer func() { _ = ns.Close() }()
 	iface := &Interface{Network: n.Name, IfName: a.IfName, HostIfName: VethName(ctr, a.IfName), MAC: mac.String(), Addresses: addrs}
 	veth := &netlink.Veth{
-		LinkAttrs: netlink.LinkAttrs{Name: iface.HostIfName, MTU: n.MTU(), MasterIndex: br.Attrs().Index, Flags: net.FlagUp},
+		LinkAttrs: netlink.LinkAttrs{Name: iface.HostIfName, MTU: n.MTU(), MasterIndex: br.Attrs().Index},
 		PeerName:  a.IfName, PeerHardwareAddr: mac, PeerNamespace: netlink.NsFd(int(ns.Fd())), PeerMTU: uint32(n.MTU()),
 	}
 	err = h.LinkAdd(veth)
@@ -154,6 +154,22 @@ func (m *Manager) Attach(ctr, netnsPath string, a Attachment, defaultRoute bool)
 			deleteLink(h, iface.HostIfName)
 		}
 	}()
+	// Without IPv6 on the network, the veth's ends get none either: no
+	// link-local address, DAD or MLD to set up now and to undo, under the
+	// kernel's rtnl lock, when the namespace goes.
+	v6 := n.IPv6Enabled
+	if err := inNetNS(m.NetNS, func() error {
+		if !v6 {
+			disableIPv6(iface.HostIfName)
+		}
+		l, err := netlink.LinkByName(iface.HostIfName)
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(l)
+	}); err != nil {
+		return nil, fmt.Errorf("network %s: bring up %s: %w", n.Name, iface.HostIfName, err)
+	}
 	for _, s := range n.Subnets {
 		iface.Gateways = append(iface.Gateways, s.Gateway)
 	}
@@ -161,6 +177,9 @@ func (m *Manager) Attach(ctr, netnsPath string, a Attachment, defaultRoute bool)
 		link, err := netlink.LinkByName(a.IfName)
 		if err != nil {
 			return err
+		}
+		if !v6 {
+			disableIPv6(a.IfName)
 		}
 		for _, p := range addrs {
 			if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipNet(p), Flags: unix.IFA_F_NODAD}); err != nil {
@@ -379,6 +398,12 @@ func (m *Manager) BridgeExists(n *Network) bool {
 	defer h.Close()
 	_, err = h.LinkByName(n.Interface)
 	return err == nil
+}
+
+// disableIPv6 turns IPv6 off on an interface of the calling thread's
+// namespace; failing (no IPv6 in the kernel) changes nothing that matters.
+func disableIPv6(ifname string) {
+	_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+ifname+"/disable_ipv6", []byte("1"), 0o644)
 }
 
 func deleteLink(h *netlink.Handle, name string) {

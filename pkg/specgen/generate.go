@@ -84,9 +84,11 @@ type GenerateEnv struct {
 	// HostGateway is the host's address as the container reaches it, which
 	// /etc/hosts names host.containers.internal; empty adds no entry.
 	HostGateway string
-	// JoinPaths are the namespace files (such as /proc/PID/ns/ipc) of the
-	// container that the "container:ID" modes of Namespaces name, by
-	// type; required for each such mode.
+	// JoinPaths are namespace files (such as /proc/PID/ns/ipc) to join, by
+	// type: required for each "container:ID" mode of Namespaces (the
+	// files of that container's), and joined instead of a new namespace
+	// for a private mode (the engine made it, as a pod's). A joined UTS
+	// namespace keeps its hostname: the spec sets none.
 	JoinPaths map[specs.LinuxNamespaceType]string
 	// ShmDir is a host directory (a tmpfs) bind-mounted on /dev/shm instead
 	// of a tmpfs of the container's own: the /dev/shm of the pod whose IPC
@@ -193,6 +195,9 @@ func Generate(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (*spec
 	defaultMounts, userMounts, err := containerMounts(s, env, userSpec, cwd, initPath)
 	if err != nil {
 		return nil, err
+	}
+	if env.JoinPaths[specs.UTSNamespace] != "" {
+		spec.Hostname = "" // the joined namespace has its own
 	}
 	devOpt, err := withDevices(s, env)
 	if err != nil {
@@ -352,7 +357,7 @@ func nsMode(typ specs.LinuxNamespaceType, mode string) (specs.LinuxNamespace, bo
 // withNamespaces sets the namespaces: pid, ipc, uts, mount and network
 // unless the host's is asked for, and cgroup by default only on cgroup v2,
 // as podman. The network namespace is netnsPath when set; a container:ID
-// mode joins the path of its type in joins.
+// or private mode joins the path of its type in joins.
 func withNamespaces(n Namespaces, cgroupVersion int, netnsPath string, joins map[specs.LinuxNamespaceType]string) specOpt {
 	return func(spec *specs.Spec) error {
 		cgroup := n.Cgroup
@@ -379,10 +384,10 @@ func withNamespaces(n Namespaces, cgroupVersion int, netnsPath string, joins map
 			{specs.MountNamespace, ""},
 			{specs.CgroupNamespace, cgroup},
 		} {
-			if strings.HasPrefix(m.mode, "container:") {
-				if joins[m.typ] == "" {
-					return invalid("%s namespace %s: GenerateEnv.JoinPaths has no path for it", m.typ, m.mode)
-				}
+			switch {
+			case strings.HasPrefix(m.mode, "container:") && joins[m.typ] == "":
+				return invalid("%s namespace %s: GenerateEnv.JoinPaths has no path for it", m.typ, m.mode)
+			case strings.HasPrefix(m.mode, "container:"), (m.mode == "" || m.mode == "private") && joins[m.typ] != "":
 				m.mode = "ns:" + joins[m.typ]
 			}
 			if ns, ok := nsMode(m.typ, m.mode); ok {

@@ -201,6 +201,16 @@ func TestGeneratePodMember(t *testing.T) {
 	if _, err := Generate(s, testImage, env); err == nil {
 		t.Error("container:ID modes without JoinPaths: no error")
 	}
+	// The infra container joins the namespaces the engine made for the pod.
+	env = testEnv(t)
+	env.JoinPaths = map[specs.LinuxNamespaceType]string{specs.IPCNamespace: "/run/pod/ipc", specs.UTSNamespace: "/run/pod/uts"}
+	spec = generate(t, &SpecGenerator{Hostname: "podhost", Namespaces: Namespaces{Network: "none"}}, testImage, env)
+	if got := nsTypes(spec); !reflect.DeepEqual(got, []string{"pid", "network", "ipc/run/pod/ipc", "uts/run/pod/uts", "mount", "cgroup"}) {
+		t.Errorf("infra namespaces = %v", got)
+	}
+	if spec.Hostname != "" || !slices.Contains(spec.Process.Env, "HOSTNAME=podhost") {
+		t.Errorf("joined UTS: hostname %q env %v", spec.Hostname, spec.Process.Env)
+	}
 }
 
 func TestGenerateProcessArgs(t *testing.T) {

@@ -67,3 +67,37 @@ func TestRootlessNetworkPublish(t *testing.T) {
 		}
 	}
 }
+
+func TestRootlessUserNetwork(t *testing.T) {
+	a := requireRootlessUser(t, rootlessUser, true)
+	if _, err := exec.LookPath("pasta"); err != nil {
+		t.Skip("pasta not installed")
+	}
+	e := newUserEngine(t, a)
+	img := e.pull("web", testimage.Options{ExtraFiles: map[string][]byte{"/www/index.html": []byte(webPage)}})
+	tunMode(t, 0o666)
+	net := uniqueName(t)
+	e.Must("network", "create", net)
+	port := freePort(t)
+	id := strings.TrimSpace(e.Must(append([]string{"run", "-d", "--name", "web", "--network", net, "--network-alias", "www",
+		"-p", fmt.Sprintf("%d:80", port), img}, httpd...)...))
+	if got := fetch(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); got != webPage {
+		t.Errorf("published port served %q", got)
+	}
+	for _, host := range []string{"web", "www"} {
+		if out := e.Must("run", "--rm", "--network", net, img, "wget", "-q", "-O-", "http://"+host+"/"); out != webPage {
+			t.Errorf("wget http://%s/ printed %q", host, out)
+		}
+	}
+	e.Must("rm", "-f", "-t", "0", id)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, _ := exec.Command("pgrep", "-u", a.name, "-f", "port-forwarder").Output()
+		if len(out) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the port forwarder still runs after rm: %s", out)
+		}
+	}
+	e.Must("network", "rm", net)
+}

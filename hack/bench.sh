@@ -150,14 +150,14 @@ head -c $((20 << 20)) /dev/urandom >"$bctx/data"
 printf 'FROM %s\nRUN echo one > /one\nRUN echo two > /two\nRUN echo three > /three\nCOPY data /data\n' "$small" >"$bctx/Containerfile"
 B=("$ENGINE" --root "$work/b/root" --runroot "$work/b/run")
 hyperfine -N --runs "$RUNS" --export-json "$work/build-cold-engine.json" \
-	--prepare "sh -c 'rm -rf $work/b && ${B[*]} pull -q --tls-verify=false $small >/dev/null'" \
+	--prepare "sh -c '$PWD/hack/fresh-dir.sh $work/b && ${B[*]} pull -q --tls-verify=false $small >/dev/null'" \
 	"${B[*]} build -q --network none -t bench-build $bctx" >&2
 hyperfine -N --warmup 1 --runs 10 --export-json "$work/build-cached-engine.json" \
 	"${B[*]} build -q --network none -t bench-build $bctx" >&2
 if [ -n "$have_podman" ]; then
 	PB=(podman --root "$work/pb/root" --runroot "$work/pb/run")
 	hyperfine -N --runs "$RUNS" --export-json "$work/build-cold-podman.json" \
-		--prepare "sh -c 'rm -rf $work/pb && ${PB[*]} pull -q --tls-verify=false $small >/dev/null'" \
+		--prepare "sh -c '$PWD/hack/fresh-dir.sh $work/pb && ${PB[*]} pull -q --tls-verify=false $small >/dev/null'" \
 		"${PB[*]} build -q --network none $PFLAGS -t bench-build $bctx" >&2
 	hyperfine -N --warmup 1 --runs 10 --export-json "$work/build-cached-podman.json" \
 		"${PB[*]} build -q --network none $PFLAGS -t bench-build $bctx" >&2
@@ -256,6 +256,37 @@ if id "$RU" >/dev/null 2>&1 && grep -q "^$RU:" /etc/subuid; then
 	chmod "$tun_mode" /dev/net/tun
 	rm -rf "$rbin" "$rw"
 fi
+
+echo "== pods: pod create + start of a 3-container pod, default network" >&2
+# One pod: pod create, create --pod three times, pod start. --prepare
+# removes the previous one and waits for its monitors (and their cleanup
+# commands) to be gone; each side's bridge is deleted before it runs, as
+# both take 10.88.0.0/16. Podman's infra container takes its limits from
+# containers.conf (pod create has no --ulimit); its pause image is built
+# by the warmup, as the engine's.
+podcycle() { # BIN...: the command line timed
+	echo "sh -c '$* pod create --name bp >/dev/null && for i in 1 2 3; do $* create --pod bp $small sleep 100 >/dev/null; done && $* pod start bp >/dev/null'"
+}
+podprep() { # MONITOR RUNROOT BIN...: remove the pod, wait for its monitors
+	local mon=$1 run=$2
+	shift 2
+	echo "sh -c '$* pod rm -f -i -t 0 bp >/dev/null 2>&1; for i in \$(seq 200); do pgrep -f \"$mon .*$run/\" >/dev/null || exit 0; sleep 0.05; done'"
+}
+drop_bridges
+hyperfine -N --warmup 1 --runs 15 --export-json "$work/pod-engine.json" \
+	--prepare "$(podprep engine-monitor "$work/c/run" "${E[*]}")" "$(podcycle "${E[*]}")" >&2
+"${E[@]}" pod rm -f -i -t 0 bp >/dev/null
+if [ -n "$have_podman" ]; then
+	drop_bridges
+	printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n' >"$work/containers.conf"
+	CONTAINERS_CONF="$work/containers.conf" hyperfine -N --warmup 1 --runs 15 --export-json "$work/pod-podman.json" \
+		--prepare "$(podprep conmon "$work/p2/run" "${P[*]}")" "$(podcycle "${P[*]}")" >&2
+	CONTAINERS_CONF="$work/containers.conf" "${P[@]}" pod rm -f -i -t 0 bp >/dev/null
+	report "pod create + start, 3 containers, vs podman" "$work/pod-engine.json" "$work/pod-podman.json" "<= 0.5"
+else
+	absolute "pod create + start, 3 containers" "$work/pod-engine.json" "podman missing"
+fi
+drop_bridges
 
 echo
 echo "== results (median; ratio = engine / peer)"

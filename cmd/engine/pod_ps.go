@@ -92,7 +92,7 @@ func (r podRow) id(id string) string {
 func (r podRow) ID() string { return r.id(r.PodSummary.ID) }
 
 // Id is ID, as podman's templates also spell it.
-func (r podRow) Id() string { return r.ID() } //nolint:revive // podman's template field
+func (r podRow) Id() string { return r.ID() }
 
 // InfraID is the infra container's ID, shortened unless --no-trunc.
 func (r podRow) InfraID() string { return r.id(r.PodSummary.InfraID) }
@@ -112,7 +112,7 @@ func (r podRow) eachCtr(f func(libengine.PodContainerSummary) string) string {
 }
 
 // ContainerIds lists the containers' IDs.
-func (r podRow) ContainerIds() string { //nolint:revive // podman's template field
+func (r podRow) ContainerIds() string {
 	return r.eachCtr(func(c libengine.PodContainerSummary) string { return r.id(c.ID) })
 }
 

@@ -20,6 +20,7 @@ type psOptions struct {
 	size      bool
 	format    string
 	noHeading bool
+	pod       bool
 }
 
 func newPsCommand(g *globalOptions, use string, aliases ...string) *cobra.Command {
@@ -52,6 +53,7 @@ func newPsCommand(g *globalOptions, use string, aliases ...string) *cobra.Comman
 	fl.StringArrayVarP(&o.Filters, "filter", "f", nil, "filter output (id, name, label, status, ancestor, exited, before, since)")
 	fl.StringVar(&o.format, "format", "", "format output: table, json, or a Go template")
 	fl.BoolVar(&o.noHeading, "noheading", false, "do not print the column headings")
+	fl.BoolVarP(&o.pod, "pod", "p", false, "show the pod ID and name of each container")
 	return cmd
 }
 
@@ -105,6 +107,14 @@ func (r ctrRow) Status() string {
 	return strings.ToUpper(r.State[:1]) + r.State[1:]
 }
 
+// PodID is the 12-character ID of the container's pod unless --no-trunc.
+func (r ctrRow) PodID() string {
+	if r.noTrunc {
+		return r.Pod
+	}
+	return shortID(r.Pod)
+}
+
 // Names is the container's name.
 func (r ctrRow) Names() string { return strings.Join(r.ContainerSummary.Names, ",") }
 
@@ -138,5 +148,9 @@ func printContainers(w io.Writer, rows []libengine.ContainerSummary, o *psOption
 	for i, r := range rows {
 		out[i] = ctrRow{ContainerSummary: r, noTrunc: o.noTrunc, now: now}
 	}
-	return printTable(w, o.format, psTable, out, map[string]string{"ID": "CONTAINER ID"}, o.noHeading)
+	table := psTable
+	if o.pod {
+		table += "\t{{.PodID}}\t{{.PodName}}"
+	}
+	return printTable(w, o.format, table, out, map[string]string{"ID": "CONTAINER ID", "PodID": "POD ID", "PodName": "PODNAME"}, o.noHeading)
 }

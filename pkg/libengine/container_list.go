@@ -47,6 +47,9 @@ type ContainerSummary struct {
 	// Status is the health of a running container with a health check
 	// (starting, healthy, unhealthy), as podman's ps fills it.
 	Status string `json:"Status"`
+	// Pod and PodName are the container's pod, if any.
+	Pod     string `json:"Pod"`
+	PodName string `json:"PodName"`
 }
 
 // ContainerList returns containers matching the options, newest first. It
@@ -90,7 +93,26 @@ func (e *Engine) ContainerList(ctx context.Context, opts ContainerListOptions) (
 		}
 		out = append(out, sum)
 	}
-	return out, nil
+	return out, e.namePods(ctx, out)
+}
+
+// namePods fills in the names of the containers' pods.
+func (e *Engine) namePods(ctx context.Context, sums []ContainerSummary) error {
+	if !slices.ContainsFunc(sums, func(s ContainerSummary) bool { return s.Pod != "" }) {
+		return nil
+	}
+	pods, err := e.db.Pods(ctx)
+	if err != nil {
+		return err
+	}
+	names := make(map[string]string, len(pods))
+	for _, p := range pods {
+		names[p.ID] = p.Name
+	}
+	for i := range sums {
+		sums[i].PodName = names[sums[i].Pod]
+	}
+	return nil
 }
 
 func summarize(c *ctr) ContainerSummary {
@@ -99,7 +121,7 @@ func summarize(c *ctr) ContainerSummary {
 		Command: c.Command, Created: c.Created, State: string(c.State.Status),
 		ExitCode: c.State.ExitCode, Exited: c.State.Status == define.StatusExited,
 		Pid: c.State.Pid, Labels: c.Labels, AutoRemove: c.cfg.Spec.Remove,
-		Restarts: c.State.RestartCount, Ports: []string{},
+		Restarts: c.State.RestartCount, Ports: []string{}, Pod: c.Pod,
 	}
 	if !c.State.FinishedAt.IsZero() {
 		s.ExitedAt = c.State.FinishedAt.Unix()

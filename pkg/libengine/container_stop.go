@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/engine-oss/engine/pkg/libengine/oci"
 	"github.com/engine-oss/engine/pkg/specgen"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -145,7 +146,7 @@ func (e *Engine) stopLocked(ctx context.Context, c *ctr, timeout uint) error {
 
 // gone reports a runtime error meaning the container no longer runs.
 func gone(err error) bool {
-	return errors.Is(err, define.ErrNoSuchContainer) || errors.Is(err, define.ErrCtrStateInvalid)
+	return errors.Is(err, define.ErrNoSuchContainer) || errors.Is(err, define.ErrCtrStateInvalid) || oci.NotRunning(err)
 }
 
 // waitExit polls until the container's exit is known or the timeout passes.

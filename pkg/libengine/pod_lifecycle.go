@@ -67,8 +67,7 @@ func (e *Engine) PodStart(ctx context.Context, names []string, opts PodStartOpti
 // startPodLocked starts the containers of a locked pod that do not run:
 // the infra container first, as the members join its namespaces, then the
 // members together. When the members join only namespaces the engine makes
-// before the infra container is created (IPC, UTS, and a network
-// namespace of the engine's), they start as soon as those are made, while
+// before the infra container is created (IPC, UTS, network), they start as soon as those are made, while
 // the infra container is created: a pod starts in about the time of one
 // container. A PID or cgroup namespace exists only once the infra runs.
 func (e *Engine) startPodLocked(ctx context.Context, p *pod) error {
@@ -149,7 +148,7 @@ func (e *Engine) membersStartWithInfra(ctx context.Context, p *pod) bool {
 		return false
 	}
 	switch kind, _ := infra.netMode(); kind {
-	case specgen.NetworkBridge, specgen.NetworkPasta, specgen.NetworkSlirp4netns, "host":
+	case specgen.NetworkBridge, specgen.NetworkPasta, specgen.NetworkSlirp4netns, "host", "none":
 		return true
 	}
 	return false

@@ -28,8 +28,12 @@ var notTagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
 // says otherwise: one layer holding a static catatonit at /catatonit,
 // with the entrypoint ["/catatonit", "-P"]. The engine builds it locally
 // the first time a pod needs it, so pods need no registry.
-func PauseImageName() string {
-	tag := notTagChars.ReplaceAllString(Version, "-")
+func PauseImageName() string { return pauseImageName(Version) }
+
+// pauseImageName tags the pause image with the engine's version, made a
+// valid tag.
+func pauseImageName(version string) string {
+	tag := notTagChars.ReplaceAllString(version, "-")
 	if tag == "" || tag[0] == '.' || tag[0] == '-' {
 		tag = "v" + tag
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/engine-oss/engine/pkg/network"
 	"github.com/engine-oss/engine/pkg/specgen"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
@@ -19,14 +20,16 @@ import (
 )
 
 // Files in an infra container's run directory: the pod's /dev/shm (a
-// tmpfs its members bind-mount) and the IPC and UTS namespaces the engine
-// makes for the pod, kept by bind mounts, which the infra container and
-// the members join. Made before the infra container is created, they let
-// the members start while it does (see startPodLocked).
+// tmpfs its members bind-mount) and the IPC, UTS and (with --network none)
+// network namespaces the engine makes for the pod, kept by bind mounts,
+// which the infra container and the members join. Made before the infra
+// container is created, they let the members start while it is (see
+// startPodLocked).
 const (
 	podShmDir = "shm"
 	podIPCNS  = "ns-ipc"
 	podUTSNS  = "ns-uts"
+	podNetNS  = "ns-net"
 )
 
 // podStartKey marks the context of the container starts a pod start makes
@@ -158,9 +161,11 @@ func (e *Engine) podEnv(ctx context.Context, c *ctr, env *specgen.GenerateEnv) e
 }
 
 // makePodNamespaces makes, for an infra container being started, the
-// pod's /dev/shm and IPC namespace when the pod shares IPC, and its UTS
-// namespace, with the pod's hostname, when it shares UTS, replacing any a
-// failed start left.
+// pod's /dev/shm and IPC namespace when the pod shares IPC, its UTS
+// namespace, with the pod's hostname, when it shares UTS, and its network
+// namespace, with only a loopback interface, when it shares the network of
+// an infra container with --network none (the networking code makes the
+// others), replacing any a failed start left.
 func (e *Engine) makePodNamespaces(ctx context.Context, c *ctr, env *specgen.GenerateEnv) error {
 	p, err := e.lookupPod(ctx, c.Pod)
 	if err != nil {
@@ -168,6 +173,16 @@ func (e *Engine) makePodNamespaces(ctx context.Context, c *ctr, env *specgen.Gen
 	}
 	e.releasePodNamespaces(c)
 	dir := e.runDir(c.ID)
+	if kind, _ := c.netMode(); kind == "none" && p.shares(ShareNet) {
+		env.NetNSPath = filepath.Join(dir, podNetNS)
+		if err := network.NewNetNS(env.NetNSPath); err != nil {
+			return err
+		}
+		// Members find it as they find a network the engine set up.
+		if err := writeJSON(filepath.Join(dir, netStatusFile), &netStatus{NetNS: env.NetNSPath}); err != nil {
+			return err
+		}
+	}
 	env.JoinPaths = map[specs.LinuxNamespaceType]string{}
 	flags := 0
 	if p.shares(ShareIPC) {
@@ -265,6 +280,14 @@ func mountShm(dir string) error {
 func (e *Engine) releasePodNamespaces(c *ctr) {
 	if !c.cfg.Infra {
 		return
+	}
+	if kind, _ := c.netMode(); kind == "none" {
+		if err := network.RemoveNetNS(filepath.Join(e.runDir(c.ID), podNetNS)); err != nil {
+			logrus.Warnf("%v", err)
+		}
+		if err := os.Remove(filepath.Join(e.runDir(c.ID), netStatusFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			logrus.Warnf("remove the network status of %s: %v", c.Name, err)
+		}
 	}
 	for _, f := range []string{podShmDir, podIPCNS, podUTSNS} {
 		p := filepath.Join(e.runDir(c.ID), f)

@@ -120,6 +120,14 @@ func notExist(err error) bool {
 		strings.Contains(re.msg, "No such file or directory") // crun: opening .../status
 }
 
+// NotRunning reports whether a runtime error says the container has no
+// process to act on: it exited (runc's "container not running", as a kill
+// racing the exit gets) or is unknown.
+func NotRunning(err error) bool {
+	var re *runtimeError
+	return errors.As(err, &re) && (strings.Contains(re.msg, "container not running") || notExist(err))
+}
+
 // Version returns the runtime's `--version` output, trimmed (several lines
 // for runc and crun).
 func (r *Runtime) Version(ctx context.Context) (string, error) {

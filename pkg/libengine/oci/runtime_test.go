@@ -105,6 +105,9 @@ func TestLifecycle(t *testing.T) {
 	if want := "runc kill " + id + " SIGTERM: container not running"; err == nil || err.Error() != want {
 		t.Errorf("kill of a stopped container: %v, want %q", err, want)
 	}
+	if !oci.NotRunning(err) {
+		t.Errorf("NotRunning(%v) = false", err)
+	}
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) {
 		t.Errorf("kill error %v does not unwrap to *exec.ExitError", err)

@@ -13,7 +13,8 @@ pkgs=(
 	iproute2 nftables
 	skopeo podman   # peers for benchmarks only; never used by the engine
 	hyperfine jq curl python3
-	git make gcc pkg-config
+	systemd         # systemd-analyze verifies generated units
+	git make gcc libc6-dev pkg-config ca-certificates
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -46,8 +46,14 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 					}
 					return printReports(cmd.OutOrStdout(), base, 0)
 				}
-				rep, err := runAttached(false, interactive, detachKeys, sigProxy, func(streams monitor.AttachStreams, _ <-chan os.Signal) (*libengine.ContainerRunReport, error) {
-					reps, err := e.ContainerStart(ctx, args, libengine.ContainerStartOptions{Attach: true, Streams: streams})
+				tty, err := hasTerminal(ctx, e, args[0])
+				if err != nil {
+					return err
+				}
+				// Signals go to the container, not to this process's context.
+				ctx = context.WithoutCancel(ctx)
+				rep, err := runAttached(tty, interactive, detachKeys, sigProxy, func(streams monitor.AttachStreams, sigs <-chan os.Signal) (*libengine.ContainerRunReport, error) {
+					reps, err := e.ContainerStart(ctx, args, libengine.ContainerStartOptions{Attach: true, Streams: streams, Signals: sigs})
 					if err != nil {
 						return nil, err
 					}
@@ -226,9 +232,13 @@ func newAttachCommand(g *globalOptions) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withEngine(cmd, func(e *libengine.Engine) error {
-				ctx := cmd.Context()
-				rep, err := runAttached(true, !noStdin, detachKeys, sigProxy, func(streams monitor.AttachStreams, _ <-chan os.Signal) (*libengine.ContainerRunReport, error) {
-					return e.ContainerAttach(ctx, args[0], streams)
+				tty, err := hasTerminal(cmd.Context(), e, args[0])
+				if err != nil {
+					return err
+				}
+				ctx := context.WithoutCancel(cmd.Context())
+				rep, err := runAttached(tty, !noStdin, detachKeys, sigProxy, func(streams monitor.AttachStreams, sigs <-chan os.Signal) (*libengine.ContainerRunReport, error) {
+					return e.ContainerAttach(ctx, args[0], libengine.ContainerAttachOptions{Streams: streams, Signals: sigs})
 				})
 				if err != nil {
 					return err
@@ -242,6 +252,16 @@ func newAttachCommand(g *globalOptions) *cobra.Command {
 	fl.BoolVar(&sigProxy, "sig-proxy", true, "forward signals to the container")
 	fl.StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "key sequence that detaches from the container")
 	return cmd
+}
+
+// hasTerminal reports whether a container was created with -t, which decides
+// whether the user's terminal goes raw and who delivers ctrl-c.
+func hasTerminal(ctx context.Context, e *libengine.Engine, name string) (bool, error) {
+	info, err := e.ContainerInspect(ctx, []string{name}, libengine.ContainerInspectOptions{})
+	if err != nil {
+		return false, err
+	}
+	return len(info) == 1 && info[0].Config.Tty, nil
 }
 
 // newCleanupCommand is what each container's monitor runs after the

@@ -2,8 +2,10 @@ package libengine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -39,7 +41,12 @@ func (e *Engine) ContainerLogs(ctx context.Context, names []string, opts Contain
 			fresh, err := e.lookupCtr(ctx, c.ID)
 			return err != nil || (fresh.State.Status != define.StatusRunning && fresh.State.Status != define.StatusPaused)
 		}
-		if err := monitor.ReadLog(ctx, c.logPath(e), ro, opts.Stdout, opts.Stderr); err != nil {
+		err = monitor.ReadLog(ctx, c.logPath(e), ro, opts.Stdout, opts.Stderr)
+		// A container that never ran has no log yet: it has written nothing.
+		if errors.Is(err, fs.ErrNotExist) && c.State.StartedAt.IsZero() {
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("logs of %s: %w", c.Name, err)
 		}
 	}

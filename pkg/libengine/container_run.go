@@ -66,12 +66,7 @@ func (e *Engine) ContainerRun(ctx context.Context, s *specgen.SpecGenerator, opt
 	if opts.Detach {
 		return rep, nil
 	}
-	if opts.Signals != nil {
-		stop := make(chan struct{})
-		defer close(stop)
-		go e.forwardSignals(ctx, created.ID, opts.Signals, stop)
-	}
-	code, detached, err := e.attachAndWait(ctx, started.c, started.attached)
+	code, detached, err := e.attachAndWait(ctx, started.c, started.attached, opts.Signals)
 	rep.ExitCode, rep.Detached = code, detached
 	return rep, err
 }
@@ -94,8 +89,14 @@ func (e *Engine) forwardSignals(ctx context.Context, id string, sigs <-chan os.S
 
 // attachAndWait waits for the attach session to end, then for the
 // container's exit, and cleans it up (which removes a --rm container),
-// returning the exit code.
-func (e *Engine) attachAndWait(ctx context.Context, c *ctr, attached <-chan error) (int, bool, error) {
+// returning the exit code. Signals, when not nil, are forwarded to the
+// container meanwhile (podman's --sig-proxy).
+func (e *Engine) attachAndWait(ctx context.Context, c *ctr, attached <-chan error, signals <-chan os.Signal) (int, bool, error) {
+	if signals != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go e.forwardSignals(ctx, c.ID, signals, stop)
+	}
 	err := <-attached
 	if errors.Is(err, monitor.ErrDetached) {
 		return 0, true, nil
@@ -119,6 +120,8 @@ type ContainerStartOptions struct {
 	// Attach streams the (single) container's output and waits for it.
 	Attach  bool
 	Streams monitor.AttachStreams
+	// Signals are forwarded to the attached container; nil forwards none.
+	Signals <-chan os.Signal
 	All     bool
 }
 
@@ -152,7 +155,7 @@ func (e *Engine) ContainerStart(ctx context.Context, names []string, opts Contai
 		reports = append(reports, StartReport{ContainerReport: b})
 	}
 	if opts.Attach && toAttach != nil && base[0].Err == nil {
-		code, detached, err := e.attachAndWait(ctx, toAttach.c, toAttach.attached)
+		code, detached, err := e.attachAndWait(ctx, toAttach.c, toAttach.attached, opts.Signals)
 		reports[0].ExitCode, reports[0].Detached, reports[0].Err = code, detached, err
 	}
 	return reports, nil
@@ -165,9 +168,16 @@ type StartReport struct {
 	Detached bool
 }
 
+// ContainerAttachOptions configure ContainerAttach.
+type ContainerAttachOptions struct {
+	Streams monitor.AttachStreams
+	// Signals are forwarded to the container; nil forwards none.
+	Signals <-chan os.Signal
+}
+
 // ContainerAttach attaches to a running container until it exits (its
 // exit code is returned) or the user detaches.
-func (e *Engine) ContainerAttach(ctx context.Context, name string, streams monitor.AttachStreams) (*ContainerRunReport, error) {
+func (e *Engine) ContainerAttach(ctx context.Context, name string, opts ContainerAttachOptions) (*ContainerRunReport, error) {
 	c, err := e.lookupCtr(ctx, name)
 	if err != nil {
 		return nil, err
@@ -179,7 +189,7 @@ func (e *Engine) ContainerAttach(ctx context.Context, name string, streams monit
 		return nil, fmt.Errorf("container %s uses the passthrough log driver: there is nothing to attach to: %w", c.Name, define.ErrInvalidArg)
 	}
 	attached := make(chan error, 1)
-	go func() { attached <- monitor.Attach(ctx, filepath.Join(e.runDir(c.ID), attachSocket), streams) }()
-	code, detached, err := e.attachAndWait(ctx, c, attached)
+	go func() { attached <- monitor.Attach(ctx, filepath.Join(e.runDir(c.ID), attachSocket), opts.Streams) }()
+	code, detached, err := e.attachAndWait(ctx, c, attached, opts.Signals)
 	return &ContainerRunReport{ID: c.ID, Name: c.Name, ExitCode: code, Detached: detached}, err
 }

@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -343,5 +345,46 @@ func TestCLIKilledDuringRun(t *testing.T) {
 	e.Must("rm", "-f", "-t", "0", name)
 	if rows := psAll(t, e); len(rows) != 0 {
 		t.Fatalf("rm -f left %+v", rows)
+	}
+}
+
+// TestSigProxy sends SIGTERM to an attached `engine start -a` and `engine
+// attach`: the container's trap must see it and decide the exit code.
+func TestSigProxy(t *testing.T) {
+	requireRoot(t)
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	script := `trap "exit 7" TERM; echo ready; sleep 100 & wait`
+	for _, verb := range []string{"start", "attach"} {
+		name := uniqueName(t) + verb
+		e.Must("create", "--name", name, img, "sh", "-c", script)
+		if r := e.Run("logs", name); r.ExitCode != 0 || r.Stdout != "" {
+			t.Fatalf("logs of a container that never ran: %+v, want nothing and exit 0", r)
+		}
+		args := []string{"--root", e.Root, "--runroot", e.RunRoot, "start", "-a", name}
+		if verb == "attach" {
+			e.Must("start", name)
+			args = []string{"--root", e.Root, "--runroot", e.RunRoot, "attach", "--no-stdin", name}
+		}
+		if verb == "attach" {
+			waitFor(t, func() bool { return strings.Contains(e.Must("logs", name), "ready") })
+		}
+		cmd := exec.Command(engineBinary, args...)
+		cmd.Env = e.Env
+		var out strings.Builder
+		cmd.Stdout = &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return strings.Contains(e.Must("logs", name), "ready") })
+		time.Sleep(300 * time.Millisecond) // the attach session and the trap are in place
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+			t.Fatalf("%s: engine exited with %v, want the container's 7 from its TERM trap (output %q)", verb, err, out.String())
+		}
 	}
 }

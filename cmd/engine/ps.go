@@ -17,7 +17,6 @@ type psOptions struct {
 	latest    bool
 	quiet     bool
 	noTrunc   bool
-	size      bool
 	format    string
 	noHeading bool
 	pod       bool
@@ -49,7 +48,7 @@ func newPsCommand(g *globalOptions, use string, aliases ...string) *cobra.Comman
 	fl.BoolVarP(&o.latest, "latest", "l", false, "show the latest created container")
 	fl.BoolVarP(&o.quiet, "quiet", "q", false, "print only the container IDs")
 	fl.BoolVar(&o.noTrunc, "no-trunc", false, "do not truncate the output")
-	fl.BoolVarP(&o.size, "size", "s", false, "display the total file sizes")
+	fl.BoolVarP(&o.Size, "size", "s", false, "display the total file sizes")
 	fl.StringArrayVarP(&o.Filters, "filter", "f", nil, "filter output (id, name, label, status, ancestor, exited, before, since)")
 	fl.StringVar(&o.format, "format", "", "format output: table, json, or a Go template")
 	fl.BoolVar(&o.noHeading, "noheading", false, "do not print the column headings")
@@ -115,6 +114,14 @@ func (r ctrRow) PodID() string {
 	return shortID(r.Pod)
 }
 
+// Size is podman's SIZE column: "12.3 kB (virtual 4.5 MB)".
+func (r ctrRow) Size() string {
+	if r.ContainerSummary.Size == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s (virtual %s)", humanSize(r.ContainerSummary.Size.RwSize), humanSize(r.ContainerSummary.Size.RootFsSize))
+}
+
 // Names is the container's name.
 func (r ctrRow) Names() string { return strings.Join(r.ContainerSummary.Names, ",") }
 
@@ -149,6 +156,9 @@ func printContainers(w io.Writer, rows []libengine.ContainerSummary, o *psOption
 		out[i] = ctrRow{ContainerSummary: r, noTrunc: o.noTrunc, now: now}
 	}
 	table := psTable
+	if o.Size {
+		table += "\t{{.Size}}"
+	}
 	if o.pod {
 		table += "\t{{.PodID}}\t{{.PodName}}"
 	}

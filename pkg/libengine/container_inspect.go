@@ -496,25 +496,34 @@ func inspectMount(m specgen.Mount, spec *specs.Spec) InspectMount {
 // ctrSizes fills SizeRw (the container layer's changes) and SizeRootFs
 // (those plus the image's layers).
 func (e *Engine) ctrSizes(doc *ContainerInspect, layerID string) error {
-	rw, err := e.store.DiffSize("", layerID)
+	rw, rootfs, err := e.containerSizes(layerID, doc.Image)
 	if err != nil {
 		return fmt.Errorf("size of container %s: %w", doc.Name, err)
 	}
-	doc.SizeRw, doc.SizeRootFs = &rw, rw
-	img, err := e.store.Image(doc.Image)
+	doc.SizeRw, doc.SizeRootFs = &rw, rootfs
+	return nil
+}
+
+// containerSizes returns the size of a container layer's changes, and that
+// plus its image's size; an image that is gone counts for nothing.
+func (e *Engine) containerSizes(layerID, imageID string) (rw, rootfs int64, err error) {
+	rw, err = e.store.DiffSize("", layerID)
 	if err != nil {
-		return nil // the image went: only the container's own size is known
+		return 0, 0, err
+	}
+	img, err := e.store.Image(imageID)
+	if err != nil {
+		return rw, rw, nil
 	}
 	snap, err := e.snapshot()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	size, err := e.imageSize(snap, img)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	doc.SizeRootFs += size
-	return nil
+	return rw, rw + size, nil
 }
 
 // nsModeName is a namespace mode as inspect shows it: private by default.

@@ -24,6 +24,15 @@ type ContainerListOptions struct {
 	// Filters are podman's ps filters: id=, name=, label=KEY[=VALUE],
 	// status=, ancestor=, exited=CODE, before=, since=.
 	Filters []string
+	// Size fills the summaries' Size (it reads every container layer).
+	Size bool
+}
+
+// ContainerSize is a container's size in ps: its own changes, and those
+// plus its image.
+type ContainerSize struct {
+	RwSize     int64 `json:"rwSize"`
+	RootFsSize int64 `json:"rootFsSize"`
 }
 
 // ContainerSummary is one row of ps, shaped like podman's JSON.
@@ -44,6 +53,7 @@ type ContainerSummary struct {
 	AutoRemove bool              `json:"AutoRemove"`
 	Ports      []string          `json:"Ports"`
 	Restarts   int               `json:"Restarts"`
+	Size       *ContainerSize    `json:"Size,omitempty"`
 	// Status is the health of a running container with a health check
 	// (starting, healthy, unhealthy), as podman's ps fills it.
 	Status string `json:"Status"`
@@ -88,12 +98,29 @@ func (e *Engine) ContainerList(ctx context.Context, opts ContainerListOptions) (
 		}
 		sum := summarize(c)
 		sum.Status = health[c.ID]
+		if opts.Size {
+			if sum.Size, err = e.ctrSize(c.ID, c.ImageID); err != nil {
+				return nil, err
+			}
+		}
 		if c.running() {
 			sum.Ports = e.psPorts(c.ID)
 		}
 		out = append(out, sum)
 	}
 	return out, e.namePods(ctx, out)
+}
+
+func (e *Engine) ctrSize(id, imageID string) (*ContainerSize, error) {
+	sc, err := e.store.Container(id)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: root filesystem: %w", shortID(id), err)
+	}
+	rw, rootfs, err := e.containerSizes(sc.LayerID, imageID)
+	if err != nil {
+		return nil, fmt.Errorf("size of container %s: %w", shortID(id), err)
+	}
+	return &ContainerSize{RwSize: rw, RootFsSize: rootfs}, nil
 }
 
 // namePods fills in the names of the containers' pods.

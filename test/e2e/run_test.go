@@ -388,3 +388,23 @@ func TestSigProxy(t *testing.T) {
 		}
 	}
 }
+
+func TestPsSize(t *testing.T) {
+	requireRoot(t)
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	name := uniqueName(t)
+	e.Must("run", "--name", name, img, "sh", "-c", "head -c 100000 /dev/zero > /big")
+	var rows []struct {
+		Size *struct{ RwSize, RootFsSize int64 }
+	}
+	if err := json.Unmarshal([]byte(e.Must("ps", "-a", "-s", "--format", "json")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Size == nil || rows[0].Size.RwSize < 100000 || rows[0].Size.RootFsSize <= rows[0].Size.RwSize {
+		t.Fatalf("ps -s sizes: %+v", rows)
+	}
+	if out := e.Must("ps", "-a", "-s"); !strings.Contains(out, "SIZE") || !strings.Contains(out, "(virtual ") {
+		t.Fatalf("ps -s table: %q", out)
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/engine-oss/engine/pkg/libengine"
 	"github.com/engine-oss/engine/pkg/libengine/define"
@@ -49,28 +48,15 @@ func needPods(cmd *cobra.Command, args []string, all bool) error {
 // or missingCode when every failure is a missing pod, or stateCode when
 // every one is a container in the wrong state (0: no such code).
 func printPodReports(w io.Writer, reports []libengine.PodReport, missingCode, stateCode int) error {
-	var failed []error
-	for _, r := range reports {
-		if r.Err != nil {
-			failed = append(failed, r.Err)
-			continue
-		}
-		if _, err := fmt.Fprintln(w, r.ID); err != nil {
-			return err
-		}
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	for _, err := range failed[:len(failed)-1] {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-	}
-	code := define.ExitEngineError
-	switch {
-	case missingCode != 0 && allAre(failed, define.ErrNoSuchPod):
-		code = missingCode
-	case stateCode != 0 && allAre(failed, define.ErrCtrStateInvalid):
-		code = stateCode
-	}
-	return &define.ExitError{Code: code, Err: failed[len(failed)-1]}
+	return printOutcomes(w, reports,
+		func(r libengine.PodReport) (string, error) { return r.ID, r.Err },
+		func(failed []error) int {
+			switch {
+			case missingCode != 0 && allAre(failed, define.ErrNoSuchPod):
+				return missingCode
+			case stateCode != 0 && allAre(failed, define.ErrCtrStateInvalid):
+				return stateCode
+			}
+			return 0
+		})
 }

@@ -10,18 +10,19 @@ import (
 	"github.com/engine-oss/engine/pkg/libengine/define"
 )
 
-// printReports prints, as podman does, the name given for each container
-// acted on and an error line for each failure. The exit code is 125 when
-// anything failed, or the code podman uses when all failures are alike:
-// 1 for missing containers, 2 for containers in the wrong state (rm).
-func printReports(w io.Writer, reports []libengine.ContainerReport, stateCode int) error {
+// printOutcomes prints, as podman does, one line per object acted on (what
+// outcome returns) and an error line for each failure but the last, which
+// it returns with the exit code code picks for the failures (125 when it
+// picks 0).
+func printOutcomes[R any](w io.Writer, reports []R, outcome func(R) (string, error), code func(failed []error) int) error {
 	var failed []error
 	for _, r := range reports {
-		if r.Err != nil {
-			failed = append(failed, r.Err)
+		line, err := outcome(r)
+		if err != nil {
+			failed = append(failed, err)
 			continue
 		}
-		if _, err := fmt.Fprintln(w, r.RawInput); err != nil {
+		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
 		}
 	}
@@ -31,15 +32,28 @@ func printReports(w io.Writer, reports []libengine.ContainerReport, stateCode in
 	for _, err := range failed[:len(failed)-1] {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 	}
-	last := failed[len(failed)-1]
-	code := define.ExitEngineError
-	switch {
-	case allAre(failed, define.ErrNoSuchContainer):
-		code = 1
-	case stateCode != 0 && allAre(failed, define.ErrCtrStateInvalid):
-		code = stateCode
+	c := code(failed)
+	if c == 0 {
+		c = define.ExitEngineError
 	}
-	return &define.ExitError{Code: code, Err: last}
+	return &define.ExitError{Code: c, Err: failed[len(failed)-1]}
+}
+
+// printReports prints container reports: the exit code is 1 when every
+// failure is a missing container, stateCode (when not 0) when every one is
+// a container in the wrong state (rm's 2), else 125.
+func printReports(w io.Writer, reports []libengine.ContainerReport, stateCode int) error {
+	return printOutcomes(w, reports,
+		func(r libengine.ContainerReport) (string, error) { return r.RawInput, r.Err },
+		func(failed []error) int {
+			switch {
+			case allAre(failed, define.ErrNoSuchContainer):
+				return 1
+			case stateCode != 0 && allAre(failed, define.ErrCtrStateInvalid):
+				return stateCode
+			}
+			return 0
+		})
 }
 
 func allAre(errs []error, target error) bool {

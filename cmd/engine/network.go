@@ -160,30 +160,17 @@ func newNetworkInspectCommand(g *globalOptions) *cobra.Command {
 // error line for each failure; the exit code is 1 when every failure is a
 // missing network, 2 when one is in use, else 125.
 func printNetworkReports(w io.Writer, reports []libengine.NetworkReport) error {
-	var failed []error
-	for _, r := range reports {
-		if r.Err != nil {
-			failed = append(failed, r.Err)
-			continue
-		}
-		if _, err := fmt.Fprintln(w, r.Name); err != nil {
-			return err
-		}
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	for _, err := range failed[:len(failed)-1] {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-	}
-	code := define.ExitEngineError
-	switch {
-	case allAre(failed, define.ErrNoSuchNetwork):
-		code = 1
-	case allAre(failed, define.ErrNetworkInUse):
-		code = 2
-	}
-	return &define.ExitError{Code: code, Err: failed[len(failed)-1]}
+	return printOutcomes(w, reports,
+		func(r libengine.NetworkReport) (string, error) { return r.Name, r.Err },
+		func(failed []error) int {
+			switch {
+			case allAre(failed, define.ErrNoSuchNetwork):
+				return 1
+			case allAre(failed, define.ErrNetworkInUse):
+				return 2
+			}
+			return 0
+		})
 }
 
 func newNetworkRmCommand(g *globalOptions) *cobra.Command {

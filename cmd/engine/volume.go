@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -165,30 +164,17 @@ func newVolumeRemoveCommand(g *globalOptions) *cobra.Command {
 // on and an error line for each failure. The exit code is 2 when a volume
 // was in use, 1 when every failure was a missing volume, 125 otherwise.
 func printVolumeReports(w io.Writer, reports []libengine.VolumeReport) error {
-	var failed []error
-	for _, r := range reports {
-		if r.Err != nil {
-			failed = append(failed, r.Err)
-			continue
-		}
-		if _, err := fmt.Fprintln(w, r.Name); err != nil {
-			return err
-		}
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	for _, err := range failed[:len(failed)-1] {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-	}
-	code := define.ExitEngineError
-	switch {
-	case anyIs(failed, define.ErrVolumeInUse):
-		code = 2
-	case allAre(failed, define.ErrNoSuchVolume):
-		code = 1
-	}
-	return &define.ExitError{Code: code, Err: failed[len(failed)-1]}
+	return printOutcomes(w, reports,
+		func(r libengine.VolumeReport) (string, error) { return r.Name, r.Err },
+		func(failed []error) int {
+			switch {
+			case anyIs(failed, define.ErrVolumeInUse):
+				return 2
+			case allAre(failed, define.ErrNoSuchVolume):
+				return 1
+			}
+			return 0
+		})
 }
 
 func anyIs(errs []error, target error) bool {

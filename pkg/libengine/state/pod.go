@@ -136,15 +136,5 @@ func scanPods(rows *sql.Rows) ([]*Pod, error) {
 }
 
 func checkOnePod(res sql.Result, err error, id string) error {
-	if err != nil {
-		return fmt.Errorf("pod %s: %w", id, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("pod %s: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("no pod with name or ID %s found: %w", id, define.ErrNoSuchPod)
-	}
-	return nil
+	return affectedOne(res, err, "pod "+id, fmt.Errorf("no pod with name or ID %s found: %w", id, define.ErrNoSuchPod))
 }

@@ -427,18 +427,25 @@ func scanContainers(rows *sql.Rows) ([]*Container, error) {
 	return out, nil
 }
 
-func checkOne(res sql.Result, err error, id string) error {
+// affectedOne turns the result of a statement on one row into an error:
+// err wrapped with the object's name, or notFound when no row matched.
+func affectedOne(res sql.Result, err error, name string, notFound error) error {
 	if err != nil {
-		return fmt.Errorf("container %s: %w", id, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("container %s: %w", id, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("%q: %w", id, define.ErrNoSuchContainer)
+		return notFound
 	}
 	return nil
+}
+
+// checkOne is affectedOne for a container.
+func checkOne(res sql.Result, err error, id string) error {
+	return affectedOne(res, err, "container "+id, fmt.Errorf("%q: %w", id, define.ErrNoSuchContainer))
 }
 
 func unixNano(t time.Time) int64 {

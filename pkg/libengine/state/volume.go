@@ -218,15 +218,5 @@ func scanVolumes(rows *sql.Rows) ([]*Volume, error) {
 }
 
 func checkOneVolume(res sql.Result, err error, name string) error {
-	if err != nil {
-		return fmt.Errorf("volume %s: %w", name, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("volume %s: %w", name, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: %w", name, define.ErrNoSuchVolume)
-	}
-	return nil
+	return affectedOne(res, err, "volume "+name, fmt.Errorf("%s: %w", name, define.ErrNoSuchVolume))
 }

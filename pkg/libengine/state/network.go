@@ -89,13 +89,8 @@ func (d *DB) RemoveNetwork(ctx context.Context, name string) error {
 	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
 		return fmt.Errorf("network %s has containers: %w", name, define.ErrNetworkInUse)
 	}
-	if err != nil {
-		return fmt.Errorf("remove network %s: %w", name, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return fmt.Errorf("unable to find network with name or ID %s: %w", name, define.ErrNoSuchNetwork)
-	}
-	return nil
+	return affectedOne(res, err, "remove network "+name,
+		fmt.Errorf("unable to find network with name or ID %s: %w", name, define.ErrNoSuchNetwork))
 }
 
 // NetworkUsers returns the IDs of the containers joining a network.
@@ -138,13 +133,8 @@ func (d *DB) ConnectNetwork(ctx context.Context, id string, a NetworkAttachment)
 // define.ErrNotConnected.
 func (d *DB) DisconnectNetwork(ctx context.Context, id, network string) error {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM container_networks WHERE container_id = ? AND network = ?`, id, network)
-	if err != nil {
-		return fmt.Errorf("disconnect container %s from %s: %w", id, network, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return fmt.Errorf("container %s is not connected to network %s: %w", id, network, define.ErrNotConnected)
-	}
-	return nil
+	return affectedOne(res, err, fmt.Sprintf("disconnect container %s from %s", id, network),
+		fmt.Errorf("container %s is not connected to network %s: %w", id, network, define.ErrNotConnected))
 }
 
 // addContainerNetworks appends networks to a container's inside tx.

@@ -13,15 +13,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// outsideUserNamespace are the commands an unprivileged user runs without
-// entering the user namespace: they touch no store. (cobra adds help and
+// enterUserNamespace re-executes an unprivileged engine inside the user's
+// namespace (see rootless.Enter) unless the command args name needs none
+// (rootless.StaysOutside). A process the binary's C constructor already
+// joined to the namespace runs as root, and goes on. It runs before cobra
+// parses anything, so it only finds the command. (cobra adds help and
 // completion when it executes, so Find does not know them: they stay
 // outside too.)
-var outsideUserNamespace = []string{"engine version", "engine quadlet"}
-
-// enterUserNamespace re-executes an unprivileged engine inside the user's
-// namespace (see rootless.Enter) unless the command args name needs none.
-// It runs before cobra parses anything, so it only finds the command.
 func enterUserNamespace(root *cobra.Command, args []string) error {
 	if os.Geteuid() == 0 {
 		return nil
@@ -31,10 +29,11 @@ func enterUserNamespace(root *cobra.Command, args []string) error {
 		// Usage errors and the root's help are cobra's to print.
 		return nil
 	}
-	for c := cmd; c != nil; c = c.Parent() {
-		if slices.Contains(outsideUserNamespace, c.CommandPath()) {
-			return nil
-		}
+	for cmd.Parent() != root {
+		cmd = cmd.Parent()
+	}
+	if rootless.StaysOutside(cmd.Name()) || slices.ContainsFunc(cmd.Aliases, rootless.StaysOutside) {
+		return nil
 	}
 	return rootless.Enter()
 }

@@ -19,12 +19,13 @@ import (
 )
 
 // pauseArg is the pause process's argv[1], by which a pid file's process
-// is recognised as one.
+// is recognised as one (PAUSE_ARG in join_cgo.go).
 const pauseArg = "rootless-pause"
 
 // Enter makes the process run in the user's namespace. It returns nil
-// without doing anything for root and for a process already inside;
-// otherwise it never returns on success: it re-executes the binary
+// without doing anything for root and for a process already inside, as
+// one the constructor of join_cgo.go joined to a live pause process as it
+// started; otherwise it never returns on success: it re-executes the binary
 // (/proc/self/exe, same arguments) joined to the namespaces of the pause
 // process, starting one first when none runs. The child has
 // XDG_RUNTIME_DIR set (see RuntimeDir) and the variables that make Enabled,
@@ -89,7 +90,8 @@ func withEnv(env []string, set map[string]string) []string {
 
 // livePause returns the pid in pidFile if it is the user's pause process,
 // else 0: no file, or a stale one naming a process that is gone or is not
-// a pause process of this user.
+// a pause process of this user. The constructor of join_cgo.go has a copy
+// (live_pause), which TestLivePauseMatchesC holds to the same answers.
 func livePause(pidFile string) int {
 	data, err := os.ReadFile(pidFile)
 	if err != nil {

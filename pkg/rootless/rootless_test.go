@@ -78,20 +78,7 @@ func TestLivePauseAndStopPause(t *testing.T) {
 			t.Fatalf("pid file %q: got %d, want it stale", stale, pid)
 		}
 	}
-	if !joinSupported {
-		t.Skip("built without cgo: no pause mode")
-	}
-	// A process of ours whose argv[1] is the pause marker counts: the test
-	// binary, which carries the constructor, in pause mode.
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := &exec.Cmd{Path: self, Args: []string{"engine", pauseArg}, Env: []string{envPause + "=1"}}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	cmd := startPauseMode(t)
 	write(strconv.Itoa(cmd.Process.Pid))
 	if pid := livePause(pidFile); pid != cmd.Process.Pid {
 		t.Fatalf("a pause process: got %d, want %d", pid, cmd.Process.Pid)
@@ -108,6 +95,26 @@ func TestLivePauseAndStopPause(t *testing.T) {
 	if err := StopPause(runtimeDir); err != nil {
 		t.Fatalf("StopPause without a pause process: %v", err)
 	}
+}
+
+// startPauseMode starts a process of ours whose argv[1] is the pause
+// marker, which livePause counts as a pause process: the test binary, which
+// carries the constructor, in pause mode. It skips the test without cgo.
+func startPauseMode(t *testing.T) *exec.Cmd {
+	t.Helper()
+	if !joinSupported {
+		t.Skip("built without cgo: no pause mode")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := &exec.Cmd{Path: self, Args: []string{"engine", pauseArg}, Env: []string{envPause + "=1"}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
 }
 
 func TestExplainIDError(t *testing.T) {

@@ -438,6 +438,21 @@ func TestRootlessVolumeChown(t *testing.T) {
 func TestRootlessNamespaceCommands(t *testing.T) {
 	a := requireRootlessUser(t, rootlessUser, true)
 	e := newUserEngine(t, a)
+	// The first command starts the pause process and re-executes the engine
+	// joined to it; later ones join it in the binary's C constructor,
+	// without executing it again: the environment the engine started with,
+	// which sh, its child, reads, then lacks _ENGINE_JOIN_PID.
+	reexecuted := func() bool {
+		t.Helper()
+		out := e.Must("unshare", "sh", "-c", `tr '\0' '\n' </proc/$PPID/environ | grep -c '^_ENGINE_JOIN_PID=' || true`)
+		return strings.TrimSpace(out) != "0"
+	}
+	if !reexecuted() {
+		t.Error("the command that started the pause process did not re-execute the engine")
+	}
+	if reexecuted() {
+		t.Error("with the pause process running, the engine was re-executed: the constructor did not join it")
+	}
 	out := e.Must("unshare", "sh", "-c", "id -u; echo $ENGINE_ROOT; echo $ENGINE_RUNROOT")
 	if out != fmt.Sprintf("0\n%s\n%s\n", e.Root, e.RunRoot) {
 		t.Errorf("unshare printed %q", out)

@@ -32,6 +32,9 @@ func main() {
 	// small. Spawn also sets GOMAXPROCS=1, which takes effect before any
 	// thread is started; this covers a monitor started otherwise.
 	runtime.GOMAXPROCS(1)
+	// That was for the monitor alone: the runtime and the exit command
+	// are busy for their short lives and get all CPUs.
+	_ = os.Unsetenv("GOMAXPROCS")
 	// An idle monitor allocates nothing, so the runtime's collection every
 	// two minutes would only add mark state (about 230 KiB resident).
 	// Collect when the runtime's memory nears a limit instead.

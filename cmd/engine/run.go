@@ -102,7 +102,7 @@ func runAttached(tty, stdin bool, detachKeys string, sigProxy bool,
 			return nil, fmt.Errorf("set terminal to raw mode: %w", err)
 		}
 		defer sess.Restore()
-		streams.Resize = sess.Resize()
+		streams.Resize, streams.Size = sess.Resize(), sess.Size()
 	}
 	var sigs chan os.Signal
 	// With a terminal, keys such as ctrl-c reach the container through it.

@@ -46,6 +46,8 @@ const (
 	pidFile       = "pid"
 	attachSocket  = "attach"
 	logFile       = "ctr.log"
+	// cleanupClaimFile is monitor.Config.CleanupClaim's.
+	cleanupClaimFile = "cleanup-claim"
 )
 
 // defaultStopTimeout is the seconds stop waits before SIGKILL, as podman.

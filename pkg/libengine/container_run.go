@@ -66,7 +66,7 @@ func (e *Engine) ContainerRun(ctx context.Context, s *specgen.SpecGenerator, opt
 	if opts.Detach {
 		return rep, nil
 	}
-	code, detached, err := e.attachAndWait(ctx, started.c, started.attached, opts.Signals)
+	code, detached, err := e.attachAndWait(ctx, started, opts.Signals)
 	rep.ExitCode, rep.Detached = code, detached
 	return rep, err
 }
@@ -91,27 +91,32 @@ func (e *Engine) forwardSignals(ctx context.Context, id string, sigs <-chan os.S
 // container's exit, and cleans it up (which removes a --rm container),
 // returning the exit code. Signals, when not nil, are forwarded to the
 // container meanwhile (podman's --sig-proxy).
-func (e *Engine) attachAndWait(ctx context.Context, c *ctr, attached <-chan error, signals <-chan os.Signal) (int, bool, error) {
+func (e *Engine) attachAndWait(ctx context.Context, s *startedCtr, signals <-chan os.Signal) (int, bool, error) {
+	c := s.c
 	if signals != nil {
 		stop := make(chan struct{})
 		defer close(stop)
 		go e.forwardSignals(ctx, c.ID, signals, stop)
 	}
-	err := <-attached
+	err := <-s.attached
 	if errors.Is(err, monitor.ErrDetached) {
+		s.claim.Release()
 		return 0, true, nil
 	}
 	if err != nil {
 		logrus.Debugf("attach to %s: %v", c.Name, err)
 	}
 	if !e.waitExit(ctx, c, math.MaxInt64) {
+		s.claim.Release()
 		return -1, false, fmt.Errorf("wait for %s: %w", c.Name, ctx.Err())
 	}
 	st, _ := e.readExit(c)
 	logrus.Debugf("%s exited with %d: cleaning up", c.Name, st.ExitCode)
 	if err := e.ContainerCleanup(context.WithoutCancel(ctx), c.ID); err != nil && !errors.Is(err, define.ErrNoSuchContainer) {
+		s.claim.Release()
 		return st.ExitCode, false, err
 	}
+	s.claim.Done()
 	return st.ExitCode, false, nil
 }
 
@@ -155,7 +160,7 @@ func (e *Engine) ContainerStart(ctx context.Context, names []string, opts Contai
 		reports = append(reports, StartReport{ContainerReport: b})
 	}
 	if opts.Attach && toAttach != nil && base[0].Err == nil {
-		code, detached, err := e.attachAndWait(ctx, toAttach.c, toAttach.attached, opts.Signals)
+		code, detached, err := e.attachAndWait(ctx, toAttach, opts.Signals)
 		reports[0].ExitCode, reports[0].Detached, reports[0].Err = code, detached, err
 	}
 	return reports, nil
@@ -190,6 +195,6 @@ func (e *Engine) ContainerAttach(ctx context.Context, name string, opts Containe
 	}
 	attached := make(chan error, 1)
 	go func() { attached <- monitor.Attach(ctx, filepath.Join(e.runDir(c.ID), attachSocket), opts.Streams) }()
-	code, detached, err := e.attachAndWait(ctx, c, attached, opts.Signals)
+	code, detached, err := e.attachAndWait(ctx, &startedCtr{c: c, attached: attached}, opts.Signals)
 	return &ContainerRunReport{ID: c.ID, Name: c.Name, ExitCode: code, Detached: detached}, err
 }

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cyphar/filepath-securejoin"
@@ -24,10 +26,11 @@ import (
 
 // startedCtr is a container whose process runs, with the attach session
 // opened before it started when one was asked for: attached delivers the
-// session's end.
+// session's end, and claim is the caller's promise to clean up after it.
 type startedCtr struct {
 	c        *ctr
 	attached <-chan error
+	claim    *monitor.CleanupClaim
 }
 
 // startLocked starts a created or exited container; the caller holds its
@@ -56,7 +59,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 		}
 	}
 	runDir := e.runDir(c.ID)
-	for _, f := range []string{exitFile, pidFile, attachSocket} {
+	for _, f := range []string{exitFile, pidFile, attachSocket, cleanupClaimFile} {
 		if err := os.Remove(filepath.Join(runDir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("container %s: remove stale %s: %w", c.Name, f, err)
 		}
@@ -120,6 +123,9 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 	if err := checkExecutable(spec, rootfs, c.cfg.Spec.Mounts); err != nil {
 		return nil, err
 	}
+	if streams != nil && streams.Size != nil && spec.Process.Terminal {
+		spec.Process.ConsoleSize = &specs.Box{Height: uint(streams.Size.Height), Width: uint(streams.Size.Width)}
+	}
 	if err := writeJSON(filepath.Join(runDir, bundleConfig), spec); err != nil {
 		return nil, err
 	}
@@ -132,15 +138,35 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 		return nil, err
 	}
 	cfgPath := filepath.Join(runDir, monitorConfig)
+	spawnOpts := monitor.SpawnOptions{}
+	if mcfg.LogDriver == monitor.LogDriverPassthrough {
+		spawnOpts.Stdio = &monitor.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+		if streams != nil {
+			// The container has the caller's stdio itself: the session
+			// only tells when it ends.
+			streams = &monitor.AttachStreams{}
+		}
+	}
+	started := &startedCtr{c: c}
+	if streams != nil {
+		spawnOpts.Attach, spawnOpts.AttachSocket = streams, mcfg.AttachSocket
+		// The caller cleans up after the exit: the monitor need not start
+		// a second engine process for it.
+		mcfg.CleanupClaim = filepath.Join(runDir, cleanupClaimFile)
+		if started.claim, err = monitor.ClaimCleanup(mcfg.CleanupClaim); err != nil {
+			return nil, fmt.Errorf("container %s: %w", c.Name, err)
+		}
+		defer func() {
+			if retErr != nil {
+				started.claim.Done()
+			}
+		}()
+	}
 	if err := mcfg.WriteFile(cfgPath); err != nil {
 		return nil, err
 	}
-	var passthrough *monitor.Stdio
-	if mcfg.LogDriver == monitor.LogDriverPassthrough {
-		passthrough = &monitor.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	}
 	logrus.Debugf("start %s: spawning monitor", c.Name)
-	pid, mpid, err := monitor.Spawn(ctx, mpath, cfgPath, passthrough)
+	spawned, err := monitor.Spawn(ctx, mpath, cfgPath, spawnOpts)
 	switch {
 	case errors.Is(err, monitor.ErrCommandNotFound):
 		return nil, &define.ExitError{Code: define.ExitNotFound, Err: err}
@@ -149,48 +175,18 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 	case err != nil:
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
+	started.attached = spawned.Attached
 	st := c.State
-	st.Status, st.Pid, st.MonitorPid, st.Error, st.StoppedByUser = define.StatusCreated, pid, mpid, "", false
-	started := &startedCtr{c: c}
-	if streams != nil {
-		if started.attached, err = attachBeforeStart(ctx, mcfg.AttachSocket, *streams); err != nil {
-			return nil, fmt.Errorf("container %s: %w", c.Name, err)
-		}
-	}
-	logrus.Debugf("start %s: container created, starting", c.Name)
-	if err := rt.Start(ctx, c.ID); err != nil {
-		return nil, fmt.Errorf("container %s: %w", c.Name, err)
-	}
-	st.Status, st.StartedAt, st.FinishedAt, st.ExitCode = define.StatusRunning, time.Now(), time.Time{}, 0
+	st.Status, st.Pid, st.MonitorPid, st.Error, st.StoppedByUser = define.StatusRunning, spawned.Pid, spawned.MonitorPid, "", false
+	st.StartedAt, st.FinishedAt, st.ExitCode = time.Now(), time.Time{}, 0
 	if err := e.db.UpdateState(ctx, c.ID, st); err != nil {
 		return nil, err
 	}
 	c.State = st
 	e.resetHealth(ctx, c)
-	e.notifyStarted(ctx, c, mcfg)
 	e.ctrEvent(ctx, c.Container, "start", nil)
 	logrus.Debugf("start %s: running", c.Name)
 	return started, nil
-}
-
-// attachBeforeStart opens an attach session and returns once the monitor
-// has registered it, so that the container's first output reaches it.
-func attachBeforeStart(ctx context.Context, socket string, streams monitor.AttachStreams) (<-chan error, error) {
-	ready := make(chan struct{})
-	streams.Ready = ready
-	done := make(chan error, 1)
-	go func() { done <- monitor.Attach(ctx, socket, streams) }()
-	select {
-	case <-ready:
-		return done, nil
-	case err := <-done:
-		if err == nil {
-			err = errors.New("attach: the monitor closed the session before the container started")
-		}
-		return nil, err
-	case <-time.After(10 * time.Second):
-		return nil, errors.New("attach: the monitor did not answer within 10s")
-	}
 }
 
 // generateSpec writes the container's /etc files and builds its OCI spec;
@@ -206,6 +202,7 @@ func (e *Engine) generateSpec(ctx context.Context, c *ctr, rootfs, runDir string
 		CgroupVersion: cgroupVersion(),
 		HostRlimits:   hostRlimits(),
 		BoundingSet:   boundingSet(),
+		DeadArches:    deadSeccompArches(),
 		InitPath:      findInit(),
 		EtcPasswd:     readContainerFile(rootfs, "/etc/passwd"),
 		EtcGroup:      readContainerFile(rootfs, "/etc/group"),
@@ -405,20 +402,50 @@ func hostRlimits() []specs.POSIXRlimit {
 
 // boundingSet is this process's capability bounding set.
 func boundingSet() []string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return nil
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
-			var mask uint64
-			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%x", &mask); err == nil {
-				return specgen.CapabilitiesFromMask(mask)
-			}
+	if v, ok := procStatus("CapBnd"); ok {
+		var mask uint64
+		if _, err := fmt.Sscanf(v, "%x", &mask); err == nil {
+			return specgen.CapabilitiesFromMask(mask)
 		}
 	}
 	return nil
 }
+
+// procStatus returns a field of this process's /proc/self/status.
+func procStatus(field string) (string, bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "", false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
+}
+
+// deadSeccompArches are the architectures of the default seccomp profile
+// whose system calls this kernel cannot run (specgen.GenerateEnv.DeadArches).
+var deadSeccompArches = sync.OnceValue(func() []string {
+	if runtime.GOARCH != "amd64" {
+		return nil
+	}
+	var dead []string
+	if _, err := os.Stat("/proc/sys/abi/vsyscall32"); errors.Is(err, fs.ErrNotExist) {
+		dead = append(dead, "SCMP_ARCH_X86") // no IA32 emulation
+	}
+	// An x32 call is answered ENOSYS by a kernel without x32. Under a
+	// seccomp filter (the engine in a container) it might instead kill
+	// the process, so then nothing is probed.
+	if mode, ok := procStatus("Seccomp"); ok && mode == "0" {
+		const x32Bit = 0x40000000
+		if _, _, errno := unix.RawSyscall(unix.SYS_GETPID|x32Bit, 0, 0, 0); errno == unix.ENOSYS {
+			dead = append(dead, "SCMP_ARCH_X32")
+		}
+	}
+	return dead
+})
 
 // findInit locates the init binary for --init: catatonit, then tini.
 func findInit() string {

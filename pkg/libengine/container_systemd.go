@@ -1,7 +1,6 @@
 package libengine
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -82,17 +81,6 @@ func (e *Engine) withNotifySocket(c *ctr, spec *specs.Spec, runDir string) error
 	})
 	spec.Process.Env = setEnv(spec.Process.Env, "NOTIFY_SOCKET", notifyDirInCtr+"/"+notifySockName)
 	return nil
-}
-
-// notifyStarted tells the monitor the container started, which sends
-// systemd what --sdnotify says. A failure is logged: the container runs.
-func (e *Engine) notifyStarted(ctx context.Context, c *ctr, mc *monitor.Config) {
-	if mc.NotifySocket == "" {
-		return
-	}
-	if err := monitor.NotifyStarted(ctx, mc.AttachSocket); err != nil {
-		logrus.Warnf("container %s: sd_notify: %v", c.Name, err)
-	}
 }
 
 // cgroupPlacement applies --cgroups to where the container's cgroup goes:

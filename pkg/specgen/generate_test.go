@@ -326,6 +326,17 @@ func TestGenerateSeccomp(t *testing.T) {
 	}
 	_, err := Generate(&SpecGenerator{Image: "x", Security: Security{SeccompProfilePath: bad}}, testImage, env)
 	wantErr(t, err, define.ErrInvalidArg, "seccomp="+bad, "not a seccomp profile")
+
+	// Architectures the kernel cannot run leave the default profile.
+	all := generate(t, &SpecGenerator{}, testImage, env).Linux.Seccomp.Architectures
+	if len(all) < 2 {
+		t.Skipf("the default profile has one architecture here (%v)", all)
+	}
+	env.DeadArches = []string{string(all[len(all)-1]), "SCMP_ARCH_NONESUCH"}
+	trimmed := generate(t, &SpecGenerator{}, testImage, env).Linux.Seccomp.Architectures
+	if !slices.Equal(trimmed, all[:len(all)-1]) {
+		t.Errorf("architectures with %v dead: %v, want %v", env.DeadArches, trimmed, all[:len(all)-1])
+	}
 	missing := filepath.Join(dir, "missing.json")
 	_, err = Generate(&SpecGenerator{Image: "x", Security: Security{SeccompProfilePath: missing}}, testImage, env)
 	wantErr(t, err, define.ErrInvalidArg, "seccomp="+missing)

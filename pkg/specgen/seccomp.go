@@ -3,6 +3,7 @@ package specgen
 import (
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/moby/profiles/seccomp"
@@ -13,7 +14,8 @@ import (
 // "unconfined", the JSON profile at SeccompProfilePath, or else moby's
 // default profile. Profiles adapt to the host's architecture and kernel and
 // to the capabilities already in the spec, so this must come after them.
-func withSeccomp(sec Security) specOpt {
+// The default profile drops deadArches (see GenerateEnv.DeadArches).
+func withSeccomp(sec Security, deadArches []string) specOpt {
 	return func(spec *specs.Spec) error {
 		spec.Linux.Seccomp = nil
 		switch p := sec.SeccompProfilePath; {
@@ -24,6 +26,9 @@ func withSeccomp(sec Security) specOpt {
 			if err != nil {
 				return fmt.Errorf("default seccomp profile: %w", err)
 			}
+			profile.Architectures = slices.DeleteFunc(profile.Architectures, func(a specs.Arch) bool {
+				return slices.Contains(deadArches, string(a))
+			})
 			spec.Linux.Seccomp = profile
 		default:
 			data, err := os.ReadFile(p)

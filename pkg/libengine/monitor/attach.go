@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -34,12 +35,15 @@ type AttachStreams struct {
 	Stdout, Stderr io.Writer
 	// Resize, when set, carries terminal size changes to the container's pty.
 	Resize <-chan TerminalSize
+	// Size, when set, is the caller's terminal size as the session begins:
+	// a container started with the session gets it for its pty from the
+	// start (OCI process.consoleSize), before any resize arrives.
+	Size *TerminalSize
 	// DetachKeys ends the attachment when typed on Stdin. Nil means
 	// DefaultDetachKeys; an empty, non-nil slice disables detaching.
 	DetachKeys []byte
 	// Ready, when set, is closed once the monitor has registered this
 	// client: everything the container writes from then on is delivered.
-	// Start the container after it, not after Attach was called.
 	Ready chan<- struct{}
 }
 
@@ -53,6 +57,11 @@ func Attach(ctx context.Context, socketPath string, streams AttachStreams) error
 	if err != nil {
 		return fmt.Errorf("attach: %w", err)
 	}
+	return attachConn(ctx, conn, streams)
+}
+
+// attachConn is Attach on a connection made, and closed when done.
+func attachConn(ctx context.Context, conn *os.File, streams AttachStreams) error {
 	defer func() { _ = conn.Close() }()
 	fw := &frameWriter{w: conn}
 	done := make(chan error, 2)

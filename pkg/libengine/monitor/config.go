@@ -4,8 +4,8 @@
 //
 // The engine writes a Config beside the container's other run files and
 // calls Spawn, which starts the engine-monitor binary detached; the monitor
-// runs `RUNTIME create`, reports the container's pid, and then holds the
-// container's stdio: it writes the log, serves the attach socket, reaps the
+// runs `RUNTIME run --detach` (create and start in one call), reports the
+// container's pid, and then holds the container's stdio: it writes the log, serves the attach socket, reaps the
 // container, writes the exit file and runs the exit command. Attach, ReadLog
 // and ReadExitFile are for the engine's attach, logs and wait paths.
 //
@@ -34,7 +34,7 @@ const (
 
 // Config is what the monitor needs to run one container. The engine writes
 // it as JSON in the container's run directory; the runtime's own log
-// ("oci-log", where the monitor reads `runtime create` errors from) is
+// ("oci-log", where the monitor reads the runtime's errors from) is
 // written beside it.
 type Config struct {
 	// ID is the container's id for the runtime. Required.
@@ -76,17 +76,26 @@ type Config struct {
 	// stdio on /dev/null; the monitor waits for it before exiting. Its first
 	// element is an absolute path: there is no $PATH lookup.
 	ExitCommand []string `json:"exitCommand,omitempty"`
+	// CleanupClaim, when set, is a lock file by which an attached caller
+	// says it will clean up after the container itself (the CLI of a
+	// foreground run): it holds an exclusive flock on the file from before
+	// Spawn until it has cleaned up, and then unlinks it. The monitor opens
+	// it when it starts; once the container has exited it waits for the
+	// lock and runs ExitCommand only if the file was not unlinked, that is
+	// when the caller went away (detached, killed) without cleaning up. This
+	// spares a second engine process competing with the caller.
+	CleanupClaim string `json:"cleanupClaim,omitempty"`
 	// NotifySocket is the service manager's sd_notify socket (the
 	// NOTIFY_SOCKET systemd gave the engine): a path, or an abstract name
-	// starting with '@'. Empty sends nothing. Once the engine reports the
-	// container started (NotifyStarted), the monitor sends MAINPID=<its own
-	// pid> and, as NotifyMode says, READY=1.
+	// starting with '@'. Empty sends nothing. Once the container has
+	// started, the monitor sends MAINPID=<its own pid> and, as NotifyMode
+	// says, READY=1.
 	NotifySocket string `json:"notifySocket,omitempty"`
 	// NotifyMode is NotifyConmon (the default when empty), NotifyContainer
 	// or NotifyHealthy; see those constants.
 	NotifyMode string `json:"notifyMode,omitempty"`
 	// NotifyProxy, required with NotifyContainer, is the datagram socket the
-	// monitor creates before `runtime create` and relays to NotifySocket;
+	// monitor creates before `runtime run` and relays to NotifySocket;
 	// the engine mounts its directory into the container.
 	NotifyProxy string `json:"notifyProxy,omitempty"`
 	// HealthCommand, when set, is run every HealthInterval while the
@@ -148,6 +157,7 @@ func (c *Config) WriteFile(path string) error {
 	str("exitFile", c.ExitFile)
 	str("pidFile", c.PidFile)
 	strs("exitCommand", c.ExitCommand)
+	str("cleanupClaim", c.CleanupClaim)
 	str("notifySocket", c.NotifySocket)
 	str("notifyMode", c.NotifyMode)
 	str("notifyProxy", c.NotifyProxy)

@@ -311,6 +311,8 @@ func decodeConfig(data []byte) (*Config, error) {
 			c.PidFile, err = r.optString()
 		case "exitCommand":
 			c.ExitCommand, err = r.strings()
+		case "cleanupClaim":
+			c.CleanupClaim, err = r.optString()
 		case "notifySocket":
 			c.NotifySocket, err = r.optString()
 		case "notifyMode":

@@ -95,31 +95,44 @@ func newFixture(t *testing.T, args []string, setCfg func(*monitor.Config), specO
 	return f
 }
 
-func (f *fixture) spawn(stdio *monitor.Stdio) error {
+func (f *fixture) spawn(opts monitor.SpawnOptions) (*monitor.Spawned, error) {
 	f.t.Helper()
 	if err := f.cfg.WriteFile(f.configPath); err != nil {
 		f.t.Fatal(err)
 	}
-	pid, mpid, err := monitor.Spawn(context.Background(), monitorBinary(f.t), f.configPath, stdio)
-	f.pid, f.monitorPid = pid, mpid
-	return err
+	sp, err := monitor.Spawn(context.Background(), monitorBinary(f.t), f.configPath, opts)
+	if err == nil {
+		f.pid, f.monitorPid = sp.Pid, sp.MonitorPid
+	}
+	return sp, err
 }
 
 func (f *fixture) mustSpawn() {
 	f.t.Helper()
-	if err := f.spawn(nil); err != nil {
+	f.mustSpawnWith(monitor.SpawnOptions{})
+}
+
+func (f *fixture) mustSpawnWith(opts monitor.SpawnOptions) *monitor.Spawned {
+	f.t.Helper()
+	sp, err := f.spawn(opts)
+	if err != nil {
 		f.t.Fatal(err)
 	}
 	if f.pid <= 0 || f.monitorPid <= 0 {
 		f.t.Fatalf("Spawn returned pids %d, %d", f.pid, f.monitorPid)
 	}
+	return sp
 }
 
-func (f *fixture) start() {
+// spawnAttached spawns with streams attached from the container's first
+// byte of output, as `run` without -d does.
+func (f *fixture) spawnAttached(streams monitor.AttachStreams) <-chan error {
 	f.t.Helper()
-	if err := f.rt.Start(context.Background(), f.cfg.ID); err != nil {
-		f.t.Fatal(err)
+	sp := f.mustSpawnWith(monitor.SpawnOptions{Attach: &streams, AttachSocket: f.cfg.AttachSocket})
+	if sp.Attached == nil {
+		f.t.Fatal("Spawn with Attach returned no session")
 	}
+	return sp.Attached
 }
 
 // monitorAlive reports whether our monitor still runs, checking its command
@@ -248,14 +261,8 @@ func TestExitCodeLogAndExitCommand(t *testing.T) {
 				done = filepath.Join(filepath.Dir(c.LogPath), "exit-command-ran")
 				c.ExitCommand = []string{"/bin/sh", "-c", "echo done > " + done}
 			})
-			f.mustSpawn()
-			if _, err := os.Stat(f.cfg.ExitFile); !errors.Is(err, os.ErrNotExist) {
-				t.Fatalf("exit file before start: %v", err)
-			}
-			// As `run` without -d: attach, then start.
 			var attOut, attErr syncBuffer
-			ch := attach(t, f.cfg.AttachSocket, monitor.AttachStreams{Stdout: &attOut, Stderr: &attErr})
-			f.start()
+			ch := f.spawnAttached(monitor.AttachStreams{Stdout: &attOut, Stderr: &attErr})
 			if err := waitAttach(t, ch); err != nil {
 				t.Fatal(err)
 			}
@@ -305,13 +312,10 @@ func TestExitCodeLogAndExitCommand(t *testing.T) {
 func TestAttachStdin(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, []string{"cat"}, func(c *monitor.Config) { c.Stdin = true })
-	f.mustSpawn()
-
 	inR, inW := io.Pipe()
 	var outA, outB syncBuffer
-	a := attach(t, f.cfg.AttachSocket, monitor.AttachStreams{Stdin: inR, Stdout: &outA})
+	a := f.spawnAttached(monitor.AttachStreams{Stdin: inR, Stdout: &outA})
 	b := attach(t, f.cfg.AttachSocket, monitor.AttachStreams{Stdout: &outB})
-	f.start()
 	if _, err := inW.Write([]byte("ping\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -337,21 +341,25 @@ func TestAttachStdin(t *testing.T) {
 
 func TestTerminal(t *testing.T) {
 	t.Parallel()
-	// The shell waits for the attach client's resize before it reports.
-	script := `while [ "$(stty size)" = "0 0" ]; do sleep 0.05; done; tty; stty size`
+	// The pty starts with the spec's size; the shell then waits for the
+	// attach client's resize before it reports.
+	script := `stty size; while [ "$(stty size)" = "10 20" ]; do sleep 0.05; done; tty; stty size`
 	f := newFixture(t, []string{"sh", "-c", script},
 		func(c *monitor.Config) { c.Terminal = true },
-		func(s *specs.Spec) { s.Process.Terminal = true })
-	f.mustSpawn()
+		func(s *specs.Spec) {
+			s.Process.Terminal = true
+			s.Process.ConsoleSize = &specs.Box{Height: 10, Width: 20}
+		})
 	resize := make(chan monitor.TerminalSize, 1)
-	resize <- monitor.TerminalSize{Width: 100, Height: 40}
 	var out syncBuffer
-	ch := attach(t, f.cfg.AttachSocket, monitor.AttachStreams{Stdout: &out, Resize: resize})
-	f.start()
+	ch := f.spawnAttached(monitor.AttachStreams{Stdout: &out, Resize: resize})
+	waitFor(t, "the first size", func() bool { return strings.HasPrefix(out.String(), "10 20") })
+	resize <- monitor.TerminalSize{Width: 100, Height: 40}
 	if err := waitAttach(t, ch); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := out.String(), "/dev/pts/0\r\n40 100\r\n"; got != want {
+	const want = "10 20\r\n/dev/pts/0\r\n40 100\r\n"
+	if got := out.String(); got != want {
 		t.Errorf("terminal output %q, want %q", got, want)
 	}
 	if st := f.waitExit(); st.ExitCode != 0 {
@@ -361,7 +369,7 @@ func TestTerminal(t *testing.T) {
 	if err := monitor.ReadLog(context.Background(), f.cfg.LogPath, monitor.LogReadOptions{Tail: -1}, &logged, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := logged.String(); got != "/dev/pts/0\r\n40 100\r\n" {
+	if got := logged.String(); got != want {
 		t.Errorf("logged %q", got)
 	}
 }
@@ -378,7 +386,6 @@ func TestDetachKeys(t *testing.T) {
 		c.AttachSocket = filepath.Join(long, "attach")
 	})
 	f.mustSpawn()
-	f.start()
 
 	keys, err := monitor.ParseDetachKeys("ctrl-x,y")
 	if err != nil {
@@ -432,7 +439,6 @@ func TestSignals(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, []string{"sleep", "1000"}, nil)
 		f.mustSpawn()
-		f.start()
 		if err := f.rt.Kill(context.Background(), f.cfg.ID, syscall.SIGKILL, false); err != nil {
 			t.Fatal(err)
 		}
@@ -444,7 +450,6 @@ func TestSignals(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, []string{"sh", "-c", `trap "exit 42" TERM; echo ready; while true; do sleep 0.05; done`}, nil)
 		f.mustSpawn()
-		f.start()
 		waitFor(t, "the trap", func() bool {
 			data, _ := os.ReadFile(f.cfg.LogPath)
 			return bytes.Contains(data, []byte("ready"))
@@ -456,7 +461,7 @@ func TestSignals(t *testing.T) {
 			t.Errorf("exit code %d, want 42", st.ExitCode)
 		}
 	})
-	t.Run("never started", func(t *testing.T) {
+	t.Run("deleted under it", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, []string{"sleep", "1000"}, nil)
 		f.mustSpawn()
@@ -484,7 +489,6 @@ func TestOOMKilled(t *testing.T) {
 			s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit, Swap: &limit}}
 		})
 	f.mustSpawn()
-	f.start()
 	st := f.waitExit()
 	if st.ExitCode != 137 || !st.OOMKilled {
 		data, _ := os.ReadFile(f.cfg.LogPath)
@@ -495,7 +499,7 @@ func TestOOMKilled(t *testing.T) {
 func TestMissingCommand(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, []string{"nosuchcmd"}, nil)
-	err := f.spawn(nil)
+	_, err := f.spawn(monitor.SpawnOptions{})
 	if err == nil {
 		t.Fatal("Spawn of a missing command succeeded")
 	}
@@ -523,11 +527,10 @@ func TestPassthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = r.Close() }()
-	if err := f.spawn(&monitor.Stdio{Stdout: out, Stderr: w}); err != nil {
+	if _, err := f.spawn(monitor.SpawnOptions{Stdio: &monitor.Stdio{Stdout: out, Stderr: w}}); err != nil {
 		t.Fatal(err)
 	}
 	_ = w.Close()
-	f.start()
 	// The pipe ends when the container is done with it.
 	errOut, err := io.ReadAll(r)
 	if err != nil || string(errOut) != "err\n" {
@@ -545,7 +548,6 @@ func TestLogRotation(t *testing.T) {
 	f := newFixture(t, []string{"sh", "-c", `i=0; while [ $i -lt 500 ]; do echo line-$i; i=$((i+1)); done`},
 		func(c *monitor.Config) { c.LogMaxSize = maxSize })
 	f.mustSpawn()
-	f.start()
 	f.waitExit()
 	for _, p := range []string{f.cfg.LogPath, f.cfg.LogPath + ".1"} {
 		fi, err := os.Stat(p)
@@ -580,7 +582,6 @@ func TestFollowLog(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, []string{"sh", "-c", `echo first; sleep 0.5; echo second; sleep 0.5; echo third`}, nil)
 	f.mustSpawn()
-	f.start()
 	var out syncBuffer
 	opts := monitor.LogReadOptions{Tail: -1, Follow: true, FollowUntil: func() bool {
 		_, err := os.Stat(f.cfg.ExitFile)
@@ -600,7 +601,6 @@ func TestIdleRSS(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, []string{"sleep", "1000"}, nil)
 	f.mustSpawn()
-	f.start()
 	time.Sleep(2 * time.Second)
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(f.monitorPid) + "/status")
 	if err != nil {
@@ -627,4 +627,47 @@ func TestIdleRSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitExit()
+}
+
+func TestCleanupClaim(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		cleanedUp   bool
+		wantCommand bool
+	}{
+		{"caller cleaned up", true, false},
+		{"caller went away", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var ran string
+			f := newFixture(t, []string{"true"}, func(c *monitor.Config) {
+				ran = filepath.Join(filepath.Dir(c.LogPath), "exit-command-ran")
+				c.ExitCommand = []string{"/bin/sh", "-c", "echo ran > " + ran}
+				c.CleanupClaim = filepath.Join(filepath.Dir(c.LogPath), "claim")
+			})
+			claim, err := monitor.ClaimCleanup(f.cfg.CleanupClaim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.mustSpawn()
+			f.waitExit()
+			// The monitor waits for the claim before deciding.
+			time.Sleep(200 * time.Millisecond)
+			if !f.monitorAlive() {
+				t.Fatal("the monitor exited while the claim was held")
+			}
+			if tc.cleanedUp {
+				claim.Done()
+			} else {
+				claim.Release()
+			}
+			f.waitMonitorExit()
+			_, err = os.Stat(ran)
+			if got := err == nil; got != tc.wantCommand {
+				t.Errorf("exit command ran: %v, want %v", got, tc.wantCommand)
+			}
+		})
+	}
 }

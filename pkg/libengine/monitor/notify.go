@@ -2,13 +2,10 @@ package monitor
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,8 +15,9 @@ import (
 // the service sends it newline-separated KEY=VALUE lines: MAINPID=N to say
 // which process to follow, READY=1 once it is up. The monitor is the
 // engine's long-lived process in the service, so it is the one that talks
-// to the socket; the engine tells it when the container has started
-// (NotifyStarted), which only the engine knows, as it runs `runtime start`.
+// to the socket, once `runtime run` has started the container and before
+// it reports to Spawn: the engine, the service's first main process, exits
+// only after that.
 //
 // The writer is hand-written rather than coreos/go-systemd, which would
 // link package net into the monitor.
@@ -30,9 +28,6 @@ const (
 	NotifyContainer = "container" // MAINPID once started; READY=1 and the rest from the container
 	NotifyHealthy   = "healthy"   // MAINPID once started; READY=1 when the health command first passes
 )
-
-// notifyTimeout bounds NotifyStarted's wait for the monitor's answer.
-const notifyTimeout = 10 * time.Second
 
 // maxNotifyMessage is the largest datagram relayed, systemd's own limit.
 const maxNotifyMessage = 4096
@@ -101,10 +96,9 @@ func (m *monitor) notify(lines []byte) {
 	}
 }
 
-// started is called once the engine reported that `runtime start`
-// succeeded.
+// started is called once `runtime run` has started the container.
 func (m *monitor) started() {
-	if m.cfg.NotifySocket == "" || m.isStarted.Swap(true) {
+	if m.cfg.NotifySocket == "" {
 		return
 	}
 	if m.cfg.NotifyMode == NotifyConmon || m.cfg.NotifyMode == "" {
@@ -116,7 +110,7 @@ func (m *monitor) started() {
 
 // healthPassed is called in the main loop when a health command exits 0.
 func (m *monitor) healthPassed() {
-	if m.cfg.NotifyMode == NotifyHealthy && m.isStarted.Load() && !m.readySent {
+	if m.cfg.NotifyMode == NotifyHealthy && !m.readySent {
 		m.readySent = true
 		m.notify([]byte("READY=1"))
 	}
@@ -140,37 +134,6 @@ func (m *monitor) relayNotify() {
 		}
 		if len(out) > 0 {
 			m.notify(out)
-		}
-	}
-}
-
-// NotifyStarted tells the monitor serving attachSocket that the container
-// has started, and returns once the monitor has told the service manager
-// (Config.NotifySocket): the caller may then exit, its job as the
-// service's first main process done.
-func NotifyStarted(ctx context.Context, attachSocket string) error {
-	conn, err := dialUnix(attachSocket)
-	if err != nil {
-		return fmt.Errorf("notify the monitor: %w", err)
-	}
-	defer func() { _ = conn.Close() }()
-	deadline := time.Now().Add(notifyTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = conn.SetDeadline(deadline)
-	if _, err := conn.Write(appendFrame(nil, frameStarted, nil)); err != nil {
-		return fmt.Errorf("notify the monitor: %w", err)
-	}
-	// The monitor closes the connection once it has sent its message;
-	// container output that arrives meanwhile is dropped.
-	buf := make([]byte, 32<<10)
-	for {
-		if _, _, err := readFrame(conn, buf); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("notify the monitor: %w", err)
 		}
 	}
 }

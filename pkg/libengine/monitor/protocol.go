@@ -12,8 +12,7 @@ import (
 // type byte, the payload's length as a big-endian uint32, then the payload.
 // Clients send stdin, resize and close-stdin frames; the monitor first sends
 // a ready frame, then stdout and stderr frames, and closes the connection
-// once the container has exited and its output is drained (or, after a
-// started frame, once it has notified the service manager). Unknown frame
+// once the container has exited and its output is drained. Unknown frame
 // types are ignored by both sides.
 const (
 	frameStdin      byte = 1 // payload: bytes for the container's stdin
@@ -22,7 +21,6 @@ const (
 	frameResize     byte = 4 // payload: rows, columns as two big-endian uint16
 	frameCloseStdin byte = 5 // no payload: close the container's stdin
 	frameReady      byte = 6 // no payload: output from now on reaches this client
-	frameStarted    byte = 7 // no payload: the container started; the monitor answers by closing
 )
 
 const (

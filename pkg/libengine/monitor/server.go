@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,14 +31,15 @@ const (
 var forwardedSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2}
 
 // Run is the monitor process's whole life for the container configured at
-// configPath; cmd/engine-monitor calls it with fd 3 as syncPipe. It creates
-// the container, reports {"pid":N} or {"error":"..."} on syncPipe, then
-// serves the container until its init process exits: it writes the exit
-// file, closes attach clients, runs the exit command and returns the
-// container's exit code, which the monitor exits with, as conmon does (so
-// that systemd, following the monitor as a unit's main process, sees the
-// container fail). An error is returned only when creating failed (and
-// was reported).
+// configPath; cmd/engine-monitor calls it with fd 3 as syncPipe. It starts
+// the container with `runtime run --detach`, reports {"pid":N} or
+// {"error":"..."} on syncPipe, then serves the container until its init
+// process exits: it writes the exit file, closes attach clients, runs the
+// exit command (unless an attached caller cleaned up, see
+// Config.CleanupClaim) and returns the container's exit code, which the
+// monitor exits with, as conmon does (so that systemd, following the
+// monitor as a unit's main process, sees the container fail). An error is
+// returned only when starting failed (and was reported).
 //
 // Run takes no context: the monitor ends when the container does.
 func Run(configPath string, syncPipe *os.File) (int, error) {
@@ -67,16 +67,16 @@ type monitor struct {
 
 	mu      sync.Mutex // serialises output to the log and clients
 	clients map[*os.File]struct{}
+	early   []*os.File // clients queued before the start, served after it
 	frame   []byte
 	logErr  error
 
 	stdinMu sync.Mutex
 	stdin   *os.File // client input goes here; nil when there is none
 
-	isStarted   atomic.Bool // the engine reported `runtime start` (see started)
-	readySent   bool        // READY=1 went out (NotifyHealthy); main loop only
-	notifyProxy *os.File    // the container's sd_notify socket (NotifyContainer)
-	healthPid   int         // the running health command; main loop only
+	readySent   bool     // READY=1 went out (NotifyHealthy); main loop only
+	notifyProxy *os.File // the container's sd_notify socket (NotifyContainer)
+	healthPid   int      // the running health command; main loop only
 }
 
 func (m *monitor) run(configPath string) (int, error) {
@@ -94,11 +94,17 @@ func (m *monitor) run(configPath string) (int, error) {
 	forward := make(chan os.Signal, 8)
 	signal.Notify(forward, forwardedSignals...)
 
-	pid, err := m.create(filepath.Join(filepath.Dir(configPath), "oci-log"))
+	claim := openClaim(cfg.CleanupClaim)
+	pid, err := m.start(filepath.Join(filepath.Dir(configPath), "oci-log"))
 	if err != nil {
 		m.closeAttach()
 		return 0, m.fail(err)
 	}
+	// Their input and resizes need the container's stdin and pty.
+	for _, c := range m.early {
+		go m.serveClient(c)
+	}
+	m.started()
 	m.report(`{"pid":` + strconv.Itoa(pid) + "}\n")
 	for _, o := range m.outputs {
 		m.pumps.Add(1)
@@ -129,7 +135,7 @@ func (m *monitor) run(configPath string) (int, error) {
 	}
 	m.closeAttach()
 	m.closeIO()
-	if len(cfg.ExitCommand) > 0 {
+	if len(cfg.ExitCommand) > 0 && !cleanedUp(claim) {
 		if err := runChild(cfg.ExitCommand, [3]*os.File{}, m.chld); err != nil {
 			logf("exit command: " + err.Error())
 		}
@@ -137,9 +143,9 @@ func (m *monitor) run(configPath string) (int, error) {
 	return status.ExitCode, nil
 }
 
-// create prepares the container's stdio, the log and the attach socket, and
-// runs `runtime create`. It returns the container's init pid.
-func (m *monitor) create(runtimeLog string) (int, error) {
+// start prepares the container's stdio, the log and the attach socket, and
+// runs `runtime run --detach`. It returns the container's init pid.
+func (m *monitor) start(runtimeLog string) (int, error) {
 	cfg := m.cfg
 	var stdio [3]*os.File // what the runtime (and so the container) gets; nil is /dev/null
 	var childEnds []*os.File
@@ -189,8 +195,10 @@ func (m *monitor) create(runtimeLog string) (int, error) {
 			return 0, wrap(err, "open container log")
 		}
 	}
-	// With passthrough, the socket serves only NotifyStarted.
-	if cfg.AttachSocket != "" && (cfg.LogDriver != LogDriverPassthrough || cfg.NotifySocket != "") {
+	if m.ln = inheritedListener(); m.ln != nil {
+		// Spawn connected its caller before handing the listener over.
+		m.acceptQueued()
+	} else if cfg.AttachSocket != "" && cfg.LogDriver != LogDriverPassthrough {
 		if m.ln, err = listenUnix(cfg.AttachSocket); err != nil {
 			return 0, wrap(err, "attach socket")
 		}
@@ -206,8 +214,9 @@ func (m *monitor) create(runtimeLog string) (int, error) {
 	if cfg.RuntimeStateDir != "" {
 		args = append(args, "--root", cfg.RuntimeStateDir)
 	}
+	// One runtime process creates and starts: no second one for `start`.
 	args = append(args, "--log", runtimeLog, "--log-format", "json",
-		"create", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile)
+		"run", "--detach", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile)
 	if consoleLn != nil {
 		args = append(args, "--console-socket", consolePath)
 	}
@@ -216,7 +225,7 @@ func (m *monitor) create(runtimeLog string) (int, error) {
 		if msg := runtimeLogError(runtimeLog); msg != "" {
 			return 0, errors.New(msg)
 		}
-		return 0, wrap(err, filepath.Base(cfg.RuntimePath)+" create")
+		return 0, wrap(err, filepath.Base(cfg.RuntimePath)+" run")
 	}
 	data, err := os.ReadFile(cfg.PidFile)
 	if err != nil {
@@ -245,8 +254,8 @@ func (m *monitor) create(runtimeLog string) (int, error) {
 	return pid, nil
 }
 
-// receiveConsole takes the pty master the runtime sends to the console
-// socket during create.
+// receiveConsole takes the pty master the runtime sent to the console
+// socket while creating the container.
 func (m *monitor) receiveConsole(ln *os.File) error {
 	_ = ln.SetReadDeadline(time.Now().Add(consoleTimeout))
 	conn, err := accept(ln)
@@ -406,23 +415,44 @@ func (m *monitor) acceptClients() {
 		if err != nil {
 			return // the listener was closed
 		}
-		m.mu.Lock()
-		if m.clients == nil {
-			m.mu.Unlock()
-			_ = c.Close()
+		if m.addClient(c) {
+			go m.serveClient(c)
+		}
+	}
+}
+
+// acceptQueued registers the clients already waiting on the listener, so
+// they get the container's output from its first byte; run serves their
+// input once the container has started.
+func (m *monitor) acceptQueued() {
+	for {
+		c, err := acceptNow(m.ln)
+		if err != nil || c == nil {
 			return
 		}
-		// Under the lock, so the ready frame precedes any output.
-		_ = c.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
-		if _, err := c.Write(appendFrame(nil, frameReady, nil)); err != nil {
-			m.mu.Unlock()
-			_ = c.Close()
-			continue
+		if m.addClient(c) {
+			m.early = append(m.early, c)
 		}
-		m.clients[c] = struct{}{}
-		m.mu.Unlock()
-		go m.serveClient(c)
 	}
+}
+
+// addClient sends c the ready frame and adds it to the clients output
+// goes to; false when it is gone.
+func (m *monitor) addClient(c *os.File) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.clients == nil {
+		_ = c.Close()
+		return false
+	}
+	// Under the lock, so the ready frame precedes any output.
+	_ = c.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
+	if _, err := c.Write(appendFrame(nil, frameReady, nil)); err != nil {
+		_ = c.Close()
+		return false
+	}
+	m.clients[c] = struct{}{}
+	return true
 }
 
 // serveClient applies one client's frames until it goes away.
@@ -442,11 +472,6 @@ func (m *monitor) serveClient(c *os.File) {
 			if size, ok := decodeSize(payload); ok {
 				m.resize(size)
 			}
-		case frameStarted:
-			m.started()
-		}
-		if typ == frameStarted {
-			break // closing the connection answers NotifyStarted
 		}
 	}
 	m.mu.Lock()

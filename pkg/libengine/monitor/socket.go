@@ -144,3 +144,45 @@ func recvFd(conn *os.File) (int, error) {
 	}
 	return -1, errors.New("console socket: no file descriptor received")
 }
+
+// listenerFd is where Spawn passes the attach listener it made.
+const listenerFd = 4
+
+// inheritedListener returns the attach listener Spawn passed, or nil. Only
+// a listening socket counts: without one, fd 4 may be anything the Go
+// runtime opened (its poller's epoll descriptor, say).
+func inheritedListener() *os.File {
+	v, err := unix.GetsockoptInt(listenerFd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if err != nil || v != 1 {
+		return nil
+	}
+	// Neither the runtime nor the container may inherit it.
+	unix.CloseOnExec(listenerFd)
+	return os.NewFile(listenerFd, "attach")
+}
+
+// acceptNow accepts a connection already queued on ln, or returns nil.
+func acceptNow(ln *os.File) (*os.File, error) {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var nfd int
+	var aerr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK); aerr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if aerr == unix.EAGAIN {
+		return nil, nil
+	}
+	if aerr != nil {
+		return nil, os.NewSyscallError("accept", aerr)
+	}
+	return os.NewFile(uintptr(nfd), ln.Name()), nil
+}

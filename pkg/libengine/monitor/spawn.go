@@ -26,32 +26,67 @@ type Stdio struct {
 }
 
 // syncMessage is what the monitor reports on its sync pipe (fd 3), as one
-// line of JSON: {"pid":N} once `runtime create` succeeded, or
+// line of JSON: {"pid":N} once `runtime run` started the container, or
 // {"error":"..."} with why it failed.
 type syncMessage struct {
 	Pid   int
 	Error string
 }
 
+// SpawnOptions are Spawn's optional parts.
+type SpawnOptions struct {
+	// Stdio is the container's stdio for the passthrough log driver; nil
+	// leaves the monitor's stdio on /dev/null.
+	Stdio *Stdio
+	// Attach, when set, is connected to the container from its first byte
+	// of output: Spawn listens on AttachSocket (the config's) itself,
+	// connects Attach to it and hands the listener to the monitor, which
+	// serves that connection before it starts the container.
+	Attach       *AttachStreams
+	AttachSocket string
+}
+
+// Spawned is a started container and its monitor.
+type Spawned struct {
+	Pid, MonitorPid int
+	// Attached delivers the end of the session SpawnOptions.Attach asked
+	// for, as Attach returns it; nil without one.
+	Attached <-chan error
+}
+
 // Spawn starts the monitor binary for the container configured in the
 // config file, in a new session so it outlives the caller, and waits until
-// the container is created (not started: the caller runs `runtime start`,
-// after attaching if it wants the output). stdio is for the passthrough
-// log driver and may be nil; otherwise the monitor's stdio is /dev/null.
+// the container runs.
 //
 // A refusal of the runtime is returned with its message, wrapping
 // ErrCommandNotFound, ErrCommandNotExecutable or ErrRuntimeCreate. When ctx
 // ends first the monitor is killed and the caller must delete whatever the
 // runtime may have created.
-func Spawn(ctx context.Context, monitorPath, configPath string, stdio *Stdio) (containerPid, monitorPid int, err error) {
+func Spawn(ctx context.Context, monitorPath, configPath string, opts SpawnOptions) (*Spawned, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		return 0, 0, fmt.Errorf("spawn monitor: %w", err)
+		return nil, fmt.Errorf("spawn monitor: %w", err)
 	}
 	defer func() { _ = r.Close() }()
+	extra := []*os.File{w}
+	var conn *os.File
+	if opts.Attach != nil {
+		ln, err := listenUnix(opts.AttachSocket)
+		if err != nil {
+			_ = w.Close()
+			return nil, fmt.Errorf("attach socket: %w", err)
+		}
+		defer func() { _ = ln.Close() }() // the monitor has its own copy
+		// Queued on the listener until the monitor accepts it.
+		if conn, err = dialUnix(opts.AttachSocket); err != nil {
+			_ = w.Close()
+			return nil, fmt.Errorf("attach: %w", err)
+		}
+		extra = append(extra, ln) // fd 4, see inheritedListener
+	}
 	var files [3]*os.File
-	if stdio != nil {
-		files = [3]*os.File{stdio.Stdin, stdio.Stdout, stdio.Stderr}
+	if opts.Stdio != nil {
+		files = [3]*os.File{opts.Stdio.Stdin, opts.Stdio.Stdout, opts.Stdio.Stderr}
 	}
 	// One P from the start: every thread the Go runtime starts stays, and
 	// an idle monitor needs none of them.
@@ -62,10 +97,18 @@ func Spawn(ctx context.Context, monitorPath, configPath string, stdio *Stdio) (c
 		}
 	}
 	// Not tied to ctx: the monitor must outlive it once it reported.
-	proc, err := startProcess([]string{monitorPath, configPath}, "/", files, []*os.File{w}, &syscall.SysProcAttr{Setsid: true}, env)
+	proc, err := startProcess([]string{monitorPath, configPath}, "/", files, extra, &syscall.SysProcAttr{Setsid: true}, env)
 	_ = w.Close()
 	if err != nil {
-		return 0, 0, fmt.Errorf("spawn monitor %s: %w", monitorPath, err)
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return nil, fmt.Errorf("spawn monitor %s: %w", monitorPath, err)
+	}
+	var attached chan error
+	if conn != nil {
+		attached = make(chan error, 1)
+		go func() { attached <- attachConn(ctx, conn, *opts.Attach) }()
 	}
 
 	type result struct {
@@ -84,7 +127,7 @@ func Spawn(ctx context.Context, monitorPath, configPath string, stdio *Stdio) (c
 	case <-ctx.Done():
 		_ = proc.Kill()
 		_, _ = proc.Wait()
-		return 0, 0, ctx.Err()
+		return nil, ctx.Err()
 	}
 	if res.err != nil || res.msg.Error != "" || res.msg.Pid <= 0 {
 		state, werr := proc.Wait() // the monitor exits after a failure
@@ -93,17 +136,17 @@ func Spawn(ctx context.Context, monitorPath, configPath string, stdio *Stdio) (c
 		}
 		switch {
 		case res.msg.Error != "":
-			return 0, 0, createError(res.msg.Error)
+			return nil, createError(res.msg.Error)
 		case res.err != nil:
-			return 0, 0, fmt.Errorf("monitor for %s: %w (%w)", configPath, res.err, werr)
+			return nil, fmt.Errorf("monitor for %s: %w (%w)", configPath, res.err, werr)
 		default:
-			return 0, 0, fmt.Errorf("monitor for %s reported no pid", configPath)
+			return nil, fmt.Errorf("monitor for %s reported no pid", configPath)
 		}
 	}
 	// Reap the monitor should this process outlive it; the CLI usually
 	// exits first, and the monitor is then reparented.
 	go func() { _, _ = proc.Wait() }()
-	return res.msg.Pid, proc.Pid, nil
+	return &Spawned{Pid: res.msg.Pid, MonitorPid: proc.Pid, Attached: attached}, nil
 }
 
 // readSync reads the monitor's one-line report.

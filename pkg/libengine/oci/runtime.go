@@ -1,8 +1,9 @@
 // Package oci owns invoking the OCI runtime binary (runc or crun): finding
-// it, and running its create-less verbs (start, state, kill, delete, pause,
-// resume, ps, exec). It knows nothing of the state database or images;
-// `runtime create` is run by the container's monitor (package monitor), which
-// must hold the container's stdio.
+// it, and running the verbs that act on an existing container (state,
+// kill, delete, pause, resume, ps, exec). It knows nothing of the state
+// database or images; `runtime run --detach`, which creates and starts a
+// container, is run by its monitor (package monitor), which must hold the
+// container's stdio.
 package oci
 
 import (
@@ -136,12 +137,6 @@ func (r *Runtime) Version(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%s --version: %w", r.Path, err)
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-// Start starts a created container's process.
-func (r *Runtime) Start(ctx context.Context, id string) error {
-	_, err := r.run(ctx, "start", id)
-	return err
 }
 
 // State returns the runtime's view of a container. An unknown container is

@@ -18,8 +18,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// newContainer creates (not starts) a container running args with a
-// private runtime state directory, deleted when the test ends.
+// newContainer starts a container running args, as the monitor does, with
+// a private runtime state directory, deleted when the test ends.
 func newContainer(t *testing.T, args ...string) (*oci.Runtime, string) {
 	t.Helper()
 	ocitest.RequireRunc(t)
@@ -33,10 +33,10 @@ func newContainer(t *testing.T, args ...string) (*oci.Runtime, string) {
 	// The container's init inherits runc's stdio, so it gets /dev/null and
 	// runc's messages go to a log file.
 	logPath := filepath.Join(t.TempDir(), "runc.log")
-	cmd := exec.Command(rt.Path, "--root", rt.StateDir, "--log", logPath, "--log-format", "json", "create", "--bundle", bundle, id)
+	cmd := exec.Command(rt.Path, "--root", rt.StateDir, "--log", logPath, "--log-format", "json", "run", "--detach", "--bundle", bundle, id)
 	if err := cmd.Run(); err != nil {
 		out, _ := os.ReadFile(logPath)
-		t.Fatalf("runc create: %v: %s", err, oci.ErrorMessage(out))
+		t.Fatalf("runc run: %v: %s", err, oci.ErrorMessage(out))
 	}
 	t.Cleanup(func() {
 		if err := rt.Delete(ctx, id, true); err != nil {
@@ -69,14 +69,10 @@ func TestLifecycle(t *testing.T) {
 	rt, id := newContainer(t, "sleep", "1000")
 	ctx := context.Background()
 
-	st := waitStatus(t, rt, id, specs.StateCreated)
+	st := waitStatus(t, rt, id, specs.StateRunning)
 	if st.ID != id || st.Pid <= 0 || st.Bundle == "" {
 		t.Fatalf("state = %+v", st)
 	}
-	if err := rt.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	waitStatus(t, rt, id, specs.StateRunning)
 
 	pids, err := rt.Ps(ctx, id)
 	if err != nil {
@@ -131,9 +127,6 @@ func TestDeleteForceRunning(t *testing.T) {
 	t.Parallel()
 	rt, id := newContainer(t, "sleep", "1000")
 	ctx := context.Background()
-	if err := rt.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
 	if err := rt.Delete(ctx, id, false); err == nil {
 		t.Fatal("delete of a running container without force succeeded")
 	}
@@ -149,9 +142,6 @@ func TestKillAll(t *testing.T) {
 	t.Parallel()
 	rt, id := newContainer(t, "sh", "-c", "sleep 1000 & sleep 1000")
 	ctx := context.Background()
-	if err := rt.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
 	waitStatus(t, rt, id, specs.StateRunning)
 	if err := rt.Kill(ctx, id, syscall.SIGKILL, true); err != nil {
 		t.Fatal(err)
@@ -163,9 +153,6 @@ func TestExecCmd(t *testing.T) {
 	t.Parallel()
 	rt, id := newContainer(t, "sleep", "1000")
 	ctx := context.Background()
-	if err := rt.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
 	proc := &specs.Process{
 		Args: []string{"sh", "-c", "echo $GREETING from $(pwd); exit 7"},
 		Env:  []string{"PATH=/bin", "GREETING=hello"},

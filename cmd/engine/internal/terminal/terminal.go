@@ -19,6 +19,7 @@ func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 type Session struct {
 	fd     int
 	state  *term.State
+	size   *monitor.TerminalSize
 	resize chan monitor.TerminalSize
 	sigs   chan os.Signal
 }
@@ -45,6 +46,9 @@ func Raw(in, out *os.File) (*Session, error) {
 			}
 		}
 		send()
+		if w, h, err := term.GetSize(int(out.Fd())); err == nil {
+			s.size = &monitor.TerminalSize{Width: uint16(w), Height: uint16(h)}
+		}
 		s.sigs = make(chan os.Signal, 1)
 		signal.Notify(s.sigs, unix.SIGWINCH)
 		go func() {
@@ -55,6 +59,10 @@ func Raw(in, out *os.File) (*Session, error) {
 	}
 	return s, nil
 }
+
+// Size is the terminal's size when the session began; nil when out is
+// not a terminal.
+func (s *Session) Size() *monitor.TerminalSize { return s.size }
 
 // Resize carries the terminal's size changes.
 func (s *Session) Resize() <-chan monitor.TerminalSize { return s.resize }

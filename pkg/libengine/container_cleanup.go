@@ -69,21 +69,30 @@ func (e *Engine) ContainerCleanup(ctx context.Context, nameOrID string) error {
 		}
 		return err
 	}
-	restart, err := e.cleanupLocked(ctx, c, false)
-	if err != nil || !restart {
-		if err == nil && c.State.Status == define.StatusExited && c.cfg.Spec.Remove {
-			err = e.removeLocked(ctx, c, ContainerRemoveOptions{Volumes: true})
+	var removeErr error
+	removed := false
+	remove := func() {
+		if c.cfg.Spec.Remove {
+			removed, removeErr = true, e.removeLocked(ctx, c, ContainerRemoveOptions{Volumes: true})
 		}
-		l.Release()
-		return err
+	}
+	restart, err := e.cleanupLocked(ctx, c, false, remove)
+	// One stopped by `engine stop` was cleaned up then, but not removed.
+	if err == nil && !restart && !removed && c.State.Status == define.StatusExited {
+		remove()
 	}
 	l.Release()
+	if err != nil || !restart {
+		return errors.Join(err, removeErr)
+	}
 	return e.restartWithBackoff(ctx, c)
 }
 
 // cleanupLocked moves a container whose process ended to exited. It returns
-// whether the restart policy asks for another run. The caller holds the lock.
-func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool) (restart bool, err error) {
+// whether the restart policy asks for another run; when it does not, andThen
+// (if set) runs last, while the runtime may still be releasing the
+// container's state. The caller holds the lock.
+func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool, andThen func()) (restart bool, err error) {
 	switch c.State.Status {
 	case define.StatusRunning, define.StatusPaused, define.StatusStopping:
 	default:
@@ -93,11 +102,8 @@ func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool) (restar
 	if !done {
 		return false, nil
 	}
-	if rt, err := e.runtime(ctx); err == nil {
-		if err := rt.Delete(ctx, c.ID, true); err != nil {
-			logrus.Debugf("delete runtime state of %s: %v", c.Name, err)
-		}
-	}
+	deleted := e.deleteRuntimeState(ctx, c)
+	defer deleted()
 	if _, err := e.store.Unmount(c.ID, true); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		logrus.Warnf("unmount root filesystem of %s: %v", c.Name, err)
 	}
@@ -116,7 +122,38 @@ func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool) (restar
 	}
 	c.State = s
 	e.ctrEvent(ctx, c.Container, "died", map[string]string{"containerExitCode": fmt.Sprint(st.ExitCode)})
-	return !s.StoppedByUser && e.wantsRestart(c), nil
+	restart = !s.StoppedByUser && e.wantsRestart(c)
+	if !restart && andThen != nil {
+		andThen()
+	}
+	return restart, nil
+}
+
+// deleteRuntimeState has the runtime forget an exited container and
+// returns a function that waits for it. In a PID namespace of its own every
+// process died with the init, and nothing else cleanup does needs the
+// runtime: its delete (a runtime process, some 10 ms) runs alongside. In a
+// shared one, processes may remain that the delete kills, so it runs first.
+func (e *Engine) deleteRuntimeState(ctx context.Context, c *ctr) (wait func()) {
+	rt, err := e.runtime(ctx)
+	if err != nil {
+		return func() {}
+	}
+	del := func() {
+		if err := rt.Delete(ctx, c.ID, true); err != nil {
+			logrus.Debugf("delete runtime state of %s: %v", c.Name, err)
+		}
+	}
+	if pid := c.cfg.Spec.Namespaces.PID; pid != "" && pid != "private" {
+		del()
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		del()
+	}()
+	return func() { <-done }
 }
 
 // wantsRestart applies the restart policy to an exited container.

@@ -132,7 +132,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 	if err != nil {
 		return nil, err
 	}
-	sc, err := e.store.CreateContainer("", nil, img.ID, "", string(meta), &storage.ContainerOptions{IDMappingOptions: idOpts})
+	sc, err := e.store.CreateContainer("", nil, img.ID, "", string(meta), &storage.ContainerOptions{IDMappingOptions: idOpts, Volatile: spec.Remove})
 	if err != nil {
 		return nil, fmt.Errorf("create root filesystem for %s: %w", spec.Name, err)
 	}

@@ -182,7 +182,7 @@ func (e *Engine) refreshStale(ctx context.Context, c *ctr) *ctr {
 	if err != nil {
 		return c
 	}
-	if _, err := e.cleanupLocked(ctx, fresh, false); err != nil {
+	if _, err := e.cleanupLocked(ctx, fresh, false, nil); err != nil {
 		logrus.Debugf("clean up %s: %v", c.Name, err)
 	}
 	return fresh

@@ -137,7 +137,7 @@ func (e *Engine) stopLocked(ctx context.Context, c *ctr, timeout uint) error {
 			return fmt.Errorf("container %s did not exit after SIGKILL", c.Name)
 		}
 	}
-	if _, err := e.cleanupLocked(ctx, c, true); err != nil {
+	if _, err := e.cleanupLocked(ctx, c, true, nil); err != nil {
 		return err
 	}
 	e.ctrEvent(ctx, c.Container, "stop", nil)

@@ -55,7 +55,7 @@ func (e *Engine) startPodInfra(ctx context.Context, c *ctr) error {
 	return e.withCtr(ctx, id, func(infra *ctr) error {
 		if infra.running() {
 			// The database may call it running after its monitor died.
-			if _, err := e.cleanupLocked(ctx, infra, false); err != nil {
+			if _, err := e.cleanupLocked(ctx, infra, false, nil); err != nil {
 				return err
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/engine-oss/engine/pkg/libengine/lock"
 	"github.com/sirupsen/logrus"
+	"go.podman.io/storage"
 )
 
 // aliveMarker lives in the run root, which is on tmpfs on a normal host: when
@@ -20,7 +21,9 @@ import (
 const aliveMarker = "engine-alive"
 
 // refreshAfterReboot turns containers left running by a previous boot into
-// exited ones, once per boot, whichever invocation comes first.
+// exited ones, once per boot, whichever invocation comes first. A --rm
+// container goes, with its root filesystem, which was volatile (not synced
+// to disk, as podman's --rm ones) and so may not have survived anyway.
 func (e *Engine) refreshAfterReboot(ctx context.Context) error {
 	marker := filepath.Join(e.store.RunRoot(), aliveMarker)
 	if _, err := os.Stat(marker); err == nil {
@@ -42,6 +45,17 @@ func (e *Engine) refreshAfterReboot(ctx context.Context) error {
 	}
 	now := time.Now()
 	for _, c := range ctrs {
+		if dc, err := decodeCtr(c); err == nil && dc.cfg.Spec.Remove {
+			if err := e.store.DeleteContainer(c.ID); err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
+				logrus.Warnf("remove the root filesystem of --rm container %s of the previous boot: %v", c.Name, err)
+			}
+			if err := e.db.RemoveContainer(ctx, c.ID); err != nil {
+				return err
+			}
+			_ = os.RemoveAll(e.staticDir(c.ID))
+			logrus.Debugf("--rm container %s was left by a previous boot: removed", c.Name)
+			continue
+		}
 		switch c.State.Status {
 		case define.StatusRunning, define.StatusPaused, define.StatusStopping:
 			st := c.State

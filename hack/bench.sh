@@ -224,7 +224,6 @@ fi
 # as the test suite's unprivileged user when it exists.
 RU=enginetest
 if id "$RU" >/dev/null 2>&1 && grep -q "^$RU:" /etc/subuid; then
-	echo "== networking, rootless: the same download as $RU" >&2
 	ruid=$(id -u "$RU")
 	rhome=$(getent passwd "$RU" | cut -d: -f6)
 	rdir=/run/user/$ruid
@@ -238,6 +237,18 @@ if id "$RU" >/dev/null 2>&1 && grep -q "^$RU:" /etc/subuid; then
 	as_user() { su -s /bin/sh "$RU" -c "cd /tmp && XDG_RUNTIME_DIR=$rdir HOME=$rhome PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin $*"; }
 	RE="$rbin/engine --root $rw/e/root --runroot $rw/e/run"
 	RP="podman --root $rw/p/root --runroot $rw/p/run"
+	echo "== rootless: run --rm --network none IMG true as $RU" >&2
+	# hyperfine runs as the user, so su's own cost is not timed.
+	as_user "$RE pull -q --tls-verify=false $small" >/dev/null
+	as_user "mkdir -p $rw/out && hyperfine -N --warmup 3 --runs 30 --export-json $rw/out/rl-engine.json '$RE run --rm --network none $small true'" >&2
+	cp "$rw/out/rl-engine.json" "$work/rl-engine.json"
+	report "rootless run --rm true vs rootful" "$work/rl-engine.json" "$work/run-engine.json" "<= 1.3"
+	if [ -n "$have_podman" ] && as_user "$RP pull -q --tls-verify=false $small" >/dev/null 2>&1; then
+		as_user "hyperfine -N --warmup 3 --runs 30 --export-json $rw/out/rl-podman.json '$RP run --rm --network none $PFLAGS $small true'" >&2
+		cp "$rw/out/rl-podman.json" "$work/rl-podman.json"
+		report "rootless run --rm true vs rootless podman" "$work/rl-engine.json" "$work/rl-podman.json" "<= 0.35"
+	fi
+	echo "== networking, rootless: the same download as $RU" >&2
 	as_user "$RE pull -q --tls-verify=false $pad" >/dev/null
 	port=$(free_port)
 	as_user "$RE run -d --name tp -p $port:80 $pad httpd -f -p 80 -h /pad" >/dev/null
@@ -270,7 +281,8 @@ podcycle() { # BIN...: the command line timed
 podprep() { # MONITOR RUNROOT BIN...: remove the pod, wait for its monitors
 	local mon=$1 run=$2
 	shift 2
-	echo "sh -c '$* pod rm -f -i -t 0 bp >/dev/null 2>&1; for i in \$(seq 200); do pgrep -f \"$mon .*$run/\" >/dev/null || exit 0; sleep 0.05; done'"
+	# The bracket keeps the pattern from matching this sh's own command line.
+	echo "sh -c '$* pod rm -f -i -t 0 bp >/dev/null 2>&1; for i in \$(seq 200); do pgrep -f \"[${mon:0:1}]${mon:1} .*$run/\" >/dev/null || exit 0; sleep 0.05; done'"
 }
 drop_bridges
 hyperfine -N --warmup 1 --runs 15 --export-json "$work/pod-engine.json" \

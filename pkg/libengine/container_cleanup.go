@@ -114,6 +114,7 @@ func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool, andThen
 	}
 	s := c.State
 	s.Status, s.ExitCode, s.FinishedAt, s.Pid, s.MonitorPid = define.StatusExited, st.ExitCode, st.FinishedAt, 0, 0
+	s.OOMKilled = st.OOMKilled
 	if byUser {
 		s.StoppedByUser = true
 	}
@@ -121,6 +122,9 @@ func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool, andThen
 		return false, err
 	}
 	c.State = s
+	if st.OOMKilled {
+		e.ctrEvent(ctx, c.Container, "oom", nil)
+	}
 	e.ctrEvent(ctx, c.Container, "died", map[string]string{"containerExitCode": fmt.Sprint(st.ExitCode)})
 	restart = !s.StoppedByUser && e.wantsRestart(c)
 	if !restart && andThen != nil {

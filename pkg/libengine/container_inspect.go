@@ -268,7 +268,7 @@ func (e *Engine) inspectCtr(ctx context.Context, c *ctr, opts ContainerInspectOp
 		State: ContainerInspectState{
 			OciVersion: specs.Version, Status: string(c.State.Status),
 			Running: c.State.Status == define.StatusRunning, Paused: c.State.Status == define.StatusPaused,
-			Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode, Error: c.State.Error,
+			OOMKilled: c.State.OOMKilled, Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode, Error: c.State.Error,
 			StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt, StoppedByUser: c.State.StoppedByUser,
 		},
 		Image: c.ImageID, ImageName: c.ImageName, Pod: c.Pod, IsInfra: c.cfg.Infra,

@@ -178,7 +178,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 	started.attached = spawned.Attached
 	st := c.State
 	st.Status, st.Pid, st.MonitorPid, st.Error, st.StoppedByUser = define.StatusRunning, spawned.Pid, spawned.MonitorPid, "", false
-	st.StartedAt, st.FinishedAt, st.ExitCode = time.Now(), time.Time{}, 0
+	st.StartedAt, st.FinishedAt, st.ExitCode, st.OOMKilled = time.Now(), time.Time{}, 0, false
 	if err := e.db.UpdateState(ctx, c.ID, st); err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ type Event struct {
 	Time time.Time
 	// Type is container or image.
 	Type string
-	// Status is what happened: create, start, died, stop, kill, pause,
+	// Status is what happened: create, start, oom, died, stop, kill, pause,
 	// unpause, restart, rename, remove for containers; pull, push, tag,
 	// untag, remove, save, loadfromarchive, import for images.
 	Status string

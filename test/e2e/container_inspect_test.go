@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -139,5 +140,43 @@ func TestInspectContainersAndImages(t *testing.T) {
 	r = e.MustFail(125, "container", "inspect", "--format", "{{.Name}}", name, "nosuch")
 	if r.Stdout != name+"\n" || !strings.Contains(r.Stderr, "no such container") {
 		t.Errorf("container inspect NAME nosuch: stdout %q stderr %q", r.Stdout, r.Stderr)
+	}
+}
+
+func TestRunOOMKilled(t *testing.T) {
+	requireRoot(t)
+	if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
+		if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
+			t.Skip("no memory cgroup")
+		}
+	}
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	name := uniqueName(t)
+	// The first run holds far more than 16m in a shell variable; a second
+	// start finds the marker and sleeps.
+	script := `if [ -e /ran ]; then exec sleep 1000; fi; touch /ran; x=$(yes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa | head -c 200000000); echo survived`
+	if r := e.Run("run", "--name", name, "--memory", "16m", "--memory-swap", "16m", img, "sh", "-c", script); r.ExitCode != 137 {
+		t.Fatalf("run: exit code %d, want 137\nstdout: %s\nstderr: %s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+	if out := e.Must("inspect", "--format", "{{.State.OOMKilled}} {{.State.ExitCode}}", name); out != "true 137\n" {
+		t.Errorf("after the OOM kill, inspect printed %q, want true 137", out)
+	}
+	if out := e.Must("events", "--stream=false", "--since", "1m", "--filter", "event=oom", "--format", "{{.Status}} {{.Name}}"); out != "oom "+name+"\n" {
+		t.Errorf("events --filter event=oom printed %q", out)
+	}
+	if out := e.Must("events", "--stream=false", "--since", "1m", "--filter", "container="+name, "--format", "{{.Status}}"); !strings.Contains(out, "oom\ndied\n") {
+		t.Errorf("container events %q: want oom just before died", out)
+	}
+
+	// Starting again clears it.
+	e.Must("start", name)
+	if out := e.Must("inspect", "--format", "{{.State.Status}} {{.State.OOMKilled}}", name); out != "running false\n" {
+		t.Errorf("after start, inspect printed %q, want running false", out)
+	}
+	e.Must("stop", "-t", "0", name)
+	e.Must("run", "--name", name+"-ok", img, "true")
+	if out := e.Must("inspect", "--format", "{{.State.OOMKilled}}", name+"-ok"); out != "false\n" {
+		t.Errorf("container that was not OOM-killed: inspect printed %q, want false", out)
 	}
 }

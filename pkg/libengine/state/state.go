@@ -55,6 +55,9 @@ type ContainerState struct {
 	StoppedByUser bool
 	// Error is the last failure to start, shown by inspect.
 	Error string
+	// OOMKilled is set when the kernel's OOM killer ended the container's
+	// last run, and cleared by start.
+	OOMKilled bool
 }
 
 // Event is one entry of the event log.
@@ -185,6 +188,8 @@ var migrations = []string{
 	);
 	ALTER TABLE containers ADD COLUMN pod_id TEXT REFERENCES pods(id) ON DELETE RESTRICT;
 	CREATE INDEX containers_pod ON containers(pod_id);`,
+	// 6: whether the OOM killer ended the container's last run.
+	`ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {
@@ -224,7 +229,7 @@ func (d *DB) migrate(ctx context.Context) error {
 }
 
 const containerColumns = `id, name, image_id, image_name, command, labels, created, config,
-	status, pid, monitor_pid, exit_code, started_at, finished_at, restart_count, stopped_by_user, error, pod_id`
+	status, pid, monitor_pid, exit_code, started_at, finished_at, restart_count, stopped_by_user, error, pod_id, oom_killed`
 
 // AddContainer inserts a new record with its volumes. A taken name gives
 // define.ErrCtrExists; a volume that does not exist define.ErrNoSuchVolume;
@@ -236,11 +241,11 @@ func (d *DB) AddContainer(ctx context.Context, c *Container) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	_, err = tx.ExecContext(ctx, `INSERT INTO containers (`+containerColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.ImageID, c.ImageName, mustJSON(c.Command), mustJSON(c.Labels), c.Created.UnixNano(), c.Config,
 		string(c.State.Status), c.State.Pid, c.State.MonitorPid, c.State.ExitCode,
 		unixNano(c.State.StartedAt), unixNano(c.State.FinishedAt), c.State.RestartCount, c.State.StoppedByUser, c.State.Error,
-		sql.NullString{String: c.Pod, Valid: c.Pod != ""})
+		sql.NullString{String: c.Pod, Valid: c.Pod != ""}, c.State.OOMKilled)
 	var se sqlite3.Error
 	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
 		return fmt.Errorf("name %q: %w", c.Name, define.ErrCtrExists)
@@ -319,9 +324,9 @@ func (d *DB) Containers(ctx context.Context) ([]*Container, error) {
 // UpdateState replaces a container's changing state.
 func (d *DB) UpdateState(ctx context.Context, id string, st ContainerState) error {
 	res, err := d.db.ExecContext(ctx, `UPDATE containers SET status = ?, pid = ?, monitor_pid = ?, exit_code = ?,
-		started_at = ?, finished_at = ?, restart_count = ?, stopped_by_user = ?, error = ? WHERE id = ?`,
+		started_at = ?, finished_at = ?, restart_count = ?, stopped_by_user = ?, error = ?, oom_killed = ? WHERE id = ?`,
 		string(st.Status), st.Pid, st.MonitorPid, st.ExitCode, unixNano(st.StartedAt), unixNano(st.FinishedAt),
-		st.RestartCount, st.StoppedByUser, st.Error, id)
+		st.RestartCount, st.StoppedByUser, st.Error, st.OOMKilled, id)
 	return checkOne(res, err, id)
 }
 
@@ -405,7 +410,7 @@ func scanContainers(rows *sql.Rows) ([]*Container, error) {
 		var pod sql.NullString
 		if err := rows.Scan(&c.ID, &c.Name, &c.ImageID, &c.ImageName, &command, &labels, &created, &c.Config,
 			&status, &c.State.Pid, &c.State.MonitorPid, &c.State.ExitCode, &started, &finished,
-			&c.State.RestartCount, &c.State.StoppedByUser, &c.State.Error, &pod); err != nil {
+			&c.State.RestartCount, &c.State.StoppedByUser, &c.State.Error, &pod, &c.State.OOMKilled); err != nil {
 			return nil, fmt.Errorf("read container row: %w", err)
 		}
 		c.Created = time.Unix(0, created)

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -79,7 +80,7 @@ func TestContainerRoundTrip(t *testing.T) {
 		t.Fatalf("duplicate name: got %v, want ErrCtrExists", err)
 	}
 	st := ContainerState{Status: define.StatusExited, Pid: 0, MonitorPid: 9, ExitCode: 3,
-		StartedAt: time.Unix(200, 0), FinishedAt: time.Unix(300, 0), RestartCount: 2, StoppedByUser: true, Error: "boom"}
+		StartedAt: time.Unix(200, 0), FinishedAt: time.Unix(300, 0), RestartCount: 2, StoppedByUser: true, Error: "boom", OOMKilled: true}
 	if err := d.UpdateState(ctx, "id1", st); err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +180,57 @@ func TestEventsTimeFilter(t *testing.T) {
 	}
 	if len(evs) != 3 || evs[0].ID != "2" || evs[2].Attributes["n"] != "4" {
 		t.Fatalf("got %+v", evs)
+	}
+}
+
+// TestMigrateFromOlderSchema builds a database at each earlier schema
+// version, with a container in it, and checks that Open migrates it and that
+// the record then reads and updates like a new one.
+func TestMigrateFromOlderSchema(t *testing.T) {
+	t.Parallel()
+	for version := 1; version < len(migrations); version++ {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "state.db")
+			old, err := sql.Open("sqlite3", "file:"+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range migrations[:version] {
+				if _, err := old.ExecContext(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Only the columns of the first schema, which every version has.
+			if _, err := old.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d;
+				INSERT INTO containers (id, name, image_id, image_name, command, labels, created, config, status, exit_code)
+				VALUES ('id1', 'one', 'img', 'localhost/img:latest', '["true"]', '{}', 100, '{}', 'exited', 137)`, version)); err != nil {
+				t.Fatal(err)
+			}
+			if err := old.Close(); err != nil {
+				t.Fatal(err)
+			}
+			d, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = d.Close() })
+			got, err := d.Container(ctx, "one")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (ContainerState{Status: define.StatusExited, ExitCode: 137}); got.State != want {
+				t.Fatalf("migrated state = %+v, want %+v", got.State, want)
+			}
+			st := ContainerState{Status: define.StatusExited, ExitCode: 137, OOMKilled: true}
+			if err := d.UpdateState(ctx, "id1", st); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := d.Container(ctx, "id1"); err != nil || got.State != st {
+				t.Fatalf("after update: %+v, %v; want %+v", got, err, st)
+			}
+		})
 	}
 }
 

@@ -266,7 +266,7 @@ func (e *Engine) inspectCtr(ctx context.Context, c *ctr, opts ContainerInspectOp
 	doc := &ContainerInspect{
 		ID: c.ID, Created: c.Created, Args: []string{},
 		State: ContainerInspectState{
-			OciVersion: specs.Version, Status: string(c.State.Status),
+			OciVersion: specgen.OCIVersion, Status: string(c.State.Status),
 			Running: c.State.Status == define.StatusRunning, Paused: c.State.Status == define.StatusPaused,
 			OOMKilled: c.State.OOMKilled, Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode, Error: c.State.Error,
 			StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt, StoppedByUser: c.State.StoppedByUser,

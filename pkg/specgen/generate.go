@@ -142,6 +142,13 @@ var (
 // specOpt is one change to a spec; Generate applies them in order.
 type specOpt func(*specs.Spec) error
 
+// OCIVersion is the runtime spec version the generated specs claim: 1.1.0,
+// not the 1.3 of the Go types, because runtimes check it and the ones
+// Debian 12 ships know no newer one (crun 1.8 refuses "1.2.0" and later
+// with "unknown version specified"; runc 1.1 reports spec 1.0.2 and does not
+// check). Nothing the engine generates needs a field newer than 1.1.
+const OCIVersion = "1.1.0"
+
 // Generate translates s into an OCI runtime spec for the image config img
 // on the host env describes, with podman's defaults. It validates s first.
 // Errors wrap define.ErrInvalidArg (a bad value, a user or group the image
@@ -178,7 +185,7 @@ func Generate(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (*spec
 	umask := uint32(0o022)
 
 	spec := &specs.Spec{
-		Version:  specs.Version,
+		Version:  OCIVersion,
 		Root:     &specs.Root{Path: env.RootFS, Readonly: s.Security.ReadOnly},
 		Hostname: hostname,
 		Process: &specs.Process{

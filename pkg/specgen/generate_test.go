@@ -57,7 +57,7 @@ func TestGenerateDefaults(t *testing.T) {
 	env := testEnv(t)
 	spec := generate(t, &SpecGenerator{}, testImage, env)
 
-	if spec.Version != specs.Version || spec.Root.Path != env.RootFS || spec.Root.Readonly {
+	if spec.Version != "1.1.0" || spec.Root.Path != env.RootFS || spec.Root.Readonly {
 		t.Errorf("version/root = %s %+v", spec.Version, spec.Root)
 	}
 	if spec.Hostname != testID[:12] {

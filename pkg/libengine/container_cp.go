@@ -71,10 +71,13 @@ type CopyOptions struct {
 //
 // Paths in the container are resolved as if its root were "/": symbolic
 // links in it, absolute or with "..", never lead outside it, and what is
-// copied out never lands outside the destination. Errors wrap
-// define.ErrNoSuchContainer, define.ErrInvalidArg (neither or both sides
-// in a container, a directory onto a file), define.ErrArchiveEscape and
-// fs.ErrNotExist.
+// copied out never lands outside the destination. A path under one of the
+// container's volume, bind, image or tmpfs mounts is that mount's content,
+// each mount a root of its own for the links in it (see ctrFS). Errors
+// wrap define.ErrNoSuchContainer, define.ErrInvalidArg (neither or both
+// sides in a container, a directory onto a file, a read-only mount as the
+// destination), define.ErrCtrStateInvalid (a tmpfs mount of a container
+// that is not running), define.ErrArchiveEscape and fs.ErrNotExist.
 func (e *Engine) ContainerCopy(ctx context.Context, src, dst CopyLocation, opts CopyOptions) error {
 	if (src.Container == "") == (dst.Container == "") {
 		return fmt.Errorf("exactly one of SRC and DEST must be a container path (CONTAINER:PATH): %w", define.ErrInvalidArg)
@@ -87,7 +90,9 @@ func (e *Engine) ContainerCopy(ctx context.Context, src, dst CopyLocation, opts 
 	}
 	return e.withCtr(ctx, src.Container+dst.Container, func(c *ctr) error {
 		return e.withMounted(c, func(mnt string, ids *idtools.IDMappings) error {
-			return e.copyLocked(c, mnt, ids, src, dst, opts)
+			cfs := e.newCtrFS(ctx, c, mnt)
+			defer cfs.close()
+			return e.copyLocked(c, cfs, ids, src, dst, opts)
 		})
 	})
 }
@@ -116,24 +121,40 @@ func (e *Engine) withMounted(c *ctr, fn func(mnt string, ids *idtools.IDMappings
 	return fn(filepath.Clean(mnt), idtools.NewIDMappingsFromMaps(uids, gids))
 }
 
-// copySide is a location resolved on the host: root is "/" or the
-// container's mount point, which every path stays under.
+// copySide is one side of a copy: the container's file system, or the
+// host's when ctr is nil.
 type copySide struct {
-	root    string
+	ctr     *ctrFS
 	path    string // as the user wrote it, for messages and trailing slashes
 	display string // where it is, for messages
 }
 
+// resolve finds p on the host: the directory it stays under ("/" on the
+// host, where nothing confines it) and its host path. Symbolic links are
+// followed, the last one only with follow. With write, p must be writable
+// in the container.
+func (s copySide) resolve(p string, follow, write bool) (root, host string, err error) {
+	if s.ctr != nil {
+		return s.ctr.resolve(p, follow, write)
+	}
+	if follow || filepath.Clean(p) == "/" {
+		host, err = resolveHost(p)
+		return "/", host, err
+	}
+	parent, err := resolveHost(filepath.Dir(filepath.Clean(p)))
+	return "/", filepath.Join(parent, filepath.Base(p)), err
+}
+
 // copyLocked copies for ContainerCopy. Tar streams carry the container's
 // IDs: ids translates them from and to the host's.
-func (e *Engine) copyLocked(c *ctr, mnt string, ids *idtools.IDMappings, src, dst CopyLocation, opts CopyOptions) error {
+func (e *Engine) copyLocked(c *ctr, cfs *ctrFS, ids *idtools.IDMappings, src, dst CopyLocation, opts CopyOptions) error {
 	side := func(l CopyLocation) (copySide, error) {
 		if l.Container != "" {
 			p := l.Path
 			if !strings.HasPrefix(p, "/") {
 				p = "/" + p
 			}
-			return copySide{root: mnt, path: p, display: "container " + c.Name}, nil
+			return copySide{ctr: cfs, path: p, display: "container " + c.Name}, nil
 		}
 		if l.Path == "-" {
 			return copySide{path: "-"}, nil
@@ -149,7 +170,7 @@ func (e *Engine) copyLocked(c *ctr, mnt string, ids *idtools.IDMappings, src, ds
 		case strings.HasSuffix(l.Path, "/") && abs != "/":
 			abs += "/"
 		}
-		return copySide{root: "/", path: abs, display: "the host"}, nil
+		return copySide{path: abs, display: "the host"}, nil
 	}
 	from, err := side(src)
 	if err != nil {
@@ -170,7 +191,7 @@ func (e *Engine) copyLocked(c *ctr, mnt string, ids *idtools.IDMappings, src, ds
 		if opts.Chown {
 			user := firstNonEmpty(c.cfg.Spec.User, c.cfg.ImageConfig.User)
 			u, _, err := specgen.ResolveUser("the container's user", user,
-				readContainerFile(mnt, "/etc/passwd"), readContainerFile(mnt, "/etc/group"))
+				readContainerFile(cfs.rootfs, "/etc/passwd"), readContainerFile(cfs.rootfs, "/etc/group"))
 			if err != nil {
 				return err
 			}
@@ -191,14 +212,14 @@ func (e *Engine) copyLocked(c *ctr, mnt string, ids *idtools.IDMappings, src, ds
 		if opts.Stdin == nil {
 			return fmt.Errorf("copy from standard input: no input: %w", define.ErrInvalidArg)
 		}
-		dir, err := resolveIn(to.root, to.path)
+		root, dir, err := to.resolve(to.path, true, true)
 		if err != nil {
 			return err
 		}
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			return fmt.Errorf("%q on %s: the destination of a tar stream must be an existing directory: %w", to.path, to.display, define.ErrInvalidArg)
 		}
-		return extractInto(opts.Stdin, to.root, dir, owner, opts.Overwrite)
+		return extractInto(opts.Stdin, root, dir, owner, opts.Overwrite)
 	}
 
 	var toCtr *idtools.IDMappings // translates what is read in the container
@@ -221,7 +242,7 @@ func (e *Engine) copyLocked(c *ctr, mnt string, ids *idtools.IDMappings, src, ds
 		}
 		return writeTree(opts.Stdout, srcPath, srcInfo, top, toCtr)
 	}
-	dir, name, err := copyDestination(to, srcInfo.IsDir(), top)
+	root, dir, name, err := copyDestination(to, srcInfo.IsDir(), top)
 	if err != nil {
 		return err
 	}
@@ -232,7 +253,7 @@ func (e *Engine) copyLocked(c *ctr, mnt string, ids *idtools.IDMappings, src, ds
 		pw.CloseWithError(err)
 		written <- err
 	}()
-	err = extractInto(pr, to.root, dir, owner, opts.Overwrite)
+	err = extractInto(pr, root, dir, owner, opts.Overwrite)
 	if err == nil {
 		// The reader stops at the end marker; let the writer finish.
 		_, _ = io.Copy(io.Discard, pr)
@@ -244,16 +265,15 @@ func (e *Engine) copyLocked(c *ctr, mnt string, ids *idtools.IDMappings, src, ds
 	return err
 }
 
-// resolveIn resolves p (absolute) under root, following every symbolic
-// link as if root were "/".
-func resolveIn(root, p string) (string, error) {
-	if root == "/" {
-		// securejoin on "/" is the plain resolution; skip its work.
-		if resolved, err := filepath.EvalSymlinks(p); err == nil {
-			return resolved, nil
-		}
+// resolveHost resolves p (absolute) on the host, following every symbolic
+// link; a missing part is taken as written.
+func resolveHost(p string) (string, error) {
+	// securejoin on "/" is the plain resolution, which also copes with
+	// missing parts; EvalSymlinks is its quicker path.
+	if resolved, err := filepath.EvalSymlinks(p); err == nil {
+		return resolved, nil
 	}
-	resolved, err := securejoin.SecureJoin(root, p)
+	resolved, err := securejoin.SecureJoin("/", p)
 	if err != nil {
 		return "", fmt.Errorf("resolve %s: %w", p, err)
 	}
@@ -263,20 +283,8 @@ func resolveIn(root, p string) (string, error) {
 // resolveSource finds the source on the host: a final symbolic link is
 // followed only with follow (or a trailing slash).
 func resolveSource(s copySide, follow bool) (string, os.FileInfo, error) {
-	clean := filepath.Clean(s.path)
 	trailing := strings.HasSuffix(s.path, "/")
-	var resolved string
-	var err error
-	if follow || trailing || strings.HasSuffix(s.path, "/.") {
-		resolved, err = resolveIn(s.root, clean)
-	} else {
-		var parent string
-		parent, err = resolveIn(s.root, filepath.Dir(clean))
-		resolved = filepath.Join(parent, filepath.Base(clean))
-		if clean == "/" {
-			resolved = s.root
-		}
-	}
+	_, resolved, err := s.resolve(s.path, follow || trailing || strings.HasSuffix(s.path, "/."), false)
 	if err != nil {
 		return "", nil, err
 	}
@@ -294,38 +302,40 @@ func resolveSource(s copySide, follow bool) (string, os.FileInfo, error) {
 }
 
 // copyDestination decides, as docker cp, the directory the source goes
-// into and the name it takes there ("" to merge a directory's content).
-// srcName is the source's name ("" when only its content is copied).
-func copyDestination(d copySide, srcIsDir bool, srcName string) (dir, name string, err error) {
-	resolved, err := resolveIn(d.root, d.path)
+// into and the name it takes there ("" to merge a directory's content),
+// and the root the copy stays under. srcName is the source's name ("" when
+// only its content is copied).
+func copyDestination(d copySide, srcIsDir bool, srcName string) (root, dir, name string, err error) {
+	root, resolved, err := d.resolve(d.path, true, true)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	fi, err := os.Stat(resolved)
 	switch {
 	case err == nil && fi.IsDir():
-		return resolved, srcName, nil
+		return root, resolved, srcName, nil
 	case err == nil:
 		if srcIsDir {
-			return "", "", fmt.Errorf("cannot copy a directory onto the file %q on %s: %w", d.path, d.display, define.ErrInvalidArg)
+			return "", "", "", fmt.Errorf("cannot copy a directory onto the file %q on %s: %w", d.path, d.display, define.ErrInvalidArg)
 		}
-		return filepath.Dir(resolved), filepath.Base(resolved), nil
+		return root, filepath.Dir(resolved), filepath.Base(resolved), nil
 	case !errors.Is(err, fs.ErrNotExist):
-		return "", "", fmt.Errorf("%q on %s: %w", d.path, d.display, err)
+		return "", "", "", fmt.Errorf("%q on %s: %w", d.path, d.display, err)
 	}
 	if strings.HasSuffix(d.path, "/") && !srcIsDir {
-		return "", "", fmt.Errorf("directory %q does not exist on %s: %w", d.path, d.display, fs.ErrNotExist)
+		return "", "", "", fmt.Errorf("directory %q does not exist on %s: %w", d.path, d.display, fs.ErrNotExist)
 	}
 	parent := filepath.Dir(resolved)
 	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
-		return "", "", fmt.Errorf("the parent directory of %q does not exist on %s: create it first: %w", d.path, d.display, fs.ErrNotExist)
+		return "", "", "", fmt.Errorf("the parent directory of %q does not exist on %s: create it first: %w", d.path, d.display, fs.ErrNotExist)
 	}
-	return parent, filepath.Base(resolved), nil
+	return root, parent, filepath.Base(resolved), nil
 }
 
 // extractInto extracts a tar stream into dir, a directory under root (both
-// resolved host paths). Inside a container (root is its mount point)
-// entries are confined to the container; on the host, to dir.
+// resolved host paths). Inside a container (root is its root filesystem's
+// or a mount's host directory) entries are confined to root; on the host
+// (root "/"), to dir.
 func extractInto(r io.Reader, root, dir string, owner func(*tar.Header) (int, int, bool), overwrite bool) error {
 	rel := "."
 	if root == "/" {

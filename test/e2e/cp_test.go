@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -218,4 +219,143 @@ func TestCpStoppedContainer(t *testing.T) {
 		t.Fatalf("mount lists %q", out)
 	}
 	e.Must("rm", name)
+}
+
+// TestCpFollowsMounts checks that paths under a running container's
+// volume, bind and tmpfs mounts are their content, both ways.
+func TestCpFollowsMounts(t *testing.T) {
+	requireRoot(t)
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	vol := uniqueName(t)
+	bindDir, roDir := t.TempDir(), t.TempDir()
+	name := runningCtr(t, e, img, "-v", vol+":/data", "-v", bindDir+":/mnt", "-v", roDir+":/ro:ro", "--tmpfs", "/t",
+		"--mount", "type=image,source="+img+",target=/img")
+	volDir := inspectVolume(t, e, vol).Mountpoint
+	host := t.TempDir()
+	file := writeHostFile(t, host, "in.txt", "copied in\n")
+	e.Must("exec", name, "ln", "-s", "/data", "/datalink")
+
+	for _, tc := range []struct {
+		name    string
+		dest    string // a directory in the container
+		hostDir string // where it is on the host, "" for a tmpfs
+	}{
+		{"named volume", "/data", volDir},
+		{"bind mount", "/mnt", bindDir},
+		{"tmpfs", "/t", ""},
+		{"link in the root filesystem to a volume", "/datalink/sub", filepath.Join(volDir, "sub")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.Must("exec", name, "mkdir", "-p", tc.dest+"/out")
+			e.Must("cp", file, name+":"+tc.dest+"/")
+			if out := e.Must("exec", name, "cat", tc.dest+"/in.txt"); out != "copied in\n" {
+				t.Fatalf("the container sees %q", out)
+			}
+			if tc.hostDir != "" {
+				if got := readHostFile(t, filepath.Join(tc.hostDir, "in.txt")); got != "copied in\n" {
+					t.Fatalf("on the host: %q", got)
+				}
+			}
+			e.Must("exec", name, "sh", "-c", "echo made inside > "+tc.dest+"/out/f")
+			dst := t.TempDir()
+			e.Must("cp", name+":"+tc.dest+"/out", dst)
+			e.Must("cp", name+":"+tc.dest, filepath.Join(dst, "whole"))
+			if got := readHostFile(t, filepath.Join(dst, "out", "f")) + readHostFile(t, filepath.Join(dst, "whole", "out", "f")); got != "made inside\nmade inside\n" {
+				t.Fatalf("copied out: %q", got)
+			}
+		})
+	}
+
+	r := e.MustFail(125, "cp", file, name+":/ro/")
+	if !strings.Contains(r.Stderr, "read-only") {
+		t.Errorf("cp into a read-only mount: %q", r.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(roDir, "in.txt")); err == nil {
+		t.Error("cp wrote into the read-only mount")
+	}
+	// An image mount is read-only too, but can be copied from.
+	e.MustFail(125, "cp", file, name+":/img/")
+	e.Must("cp", name+":/img/notexec", host)
+	if got := readHostFile(t, filepath.Join(host, "notexec")); got != "echo hi\n" {
+		t.Errorf("copied out of the image mount: %q", got)
+	}
+}
+
+// TestCpLinksInVolume checks that links in a volume, absolute or climbing
+// with "..", resolve inside the volume: never on the host, nor in the
+// container's root filesystem.
+func TestCpLinksInVolume(t *testing.T) {
+	requireRoot(t)
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	vol := uniqueName(t)
+	name := runningCtr(t, e, img, "-v", vol+":/data")
+	volDir := inspectVolume(t, e, vol).Mountpoint
+	marker := "engine-e2e-" + uniqueName(t)
+	t.Cleanup(func() { _ = os.Remove(filepath.Join("/etc", marker)) })
+	hostPasswd := readHostFile(t, "/etc/passwd")
+	e.Must("exec", name, "sh", "-c",
+		"mkdir /data/etc && echo volume > /data/etc/passwd && ln -s /etc/passwd /data/pw && ln -s ../../../../etc /data/up")
+
+	dst := t.TempDir()
+	e.Must("cp", "-L", name+":/data/pw", filepath.Join(dst, "pw"))
+	if got := readHostFile(t, filepath.Join(dst, "pw")); got != "volume\n" {
+		t.Fatalf("cp -L of /data/pw -> /etc/passwd copied %q, want the volume's etc/passwd", got)
+	}
+	file := writeHostFile(t, t.TempDir(), "f", "through a link\n")
+	e.Must("cp", file, name+":/data/pw")
+	e.Must("cp", file, name+":/data/up/"+marker)
+	assertNoHostFile(t, filepath.Join("/etc", marker))
+	if got := readHostFile(t, "/etc/passwd"); got != hostPasswd {
+		t.Fatal("cp through a link in a volume changed the host's /etc/passwd")
+	}
+	if got := readHostFile(t, filepath.Join(volDir, "etc", "passwd")) + readHostFile(t, filepath.Join(volDir, "etc", marker)); got != "through a link\nthrough a link\n" {
+		t.Fatalf("in the volume: %q", got)
+	}
+	if out := e.Must("exec", name, "cat", "/etc/passwd"); strings.Contains(out, "through a link") {
+		t.Fatalf("the container's /etc/passwd changed: %q", out)
+	}
+}
+
+// TestCpStoppedContainerMounts checks copies into the volumes and bind
+// mounts of a container that is not running, and that a device volume is
+// mounted for the copy only.
+func TestCpStoppedContainerMounts(t *testing.T) {
+	requireRoot(t)
+	e := newEngine(t)
+	img := ctrImage(t, e)
+	name := uniqueName(t)
+	vol, devVol := name+"-vol", name+"-dev"
+	bindDir, devDir := t.TempDir(), t.TempDir()
+	e.Must("volume", "create", "-o", "type=bind", "-o", "device="+devDir, devVol)
+	r := e.Run("run", "--name", name, "-v", vol+":/data", "-v", devVol+":/dev-vol", "-v", bindDir+":/mnt", "--tmpfs", "/t",
+		img, "sh", "-c", "cat /data/f /dev-vol/f /mnt/f")
+	if r.ExitCode == 0 {
+		t.Fatalf("first run found files: %+v", r)
+	}
+	t.Cleanup(func() { e.Run("rm", "-f", name) })
+
+	for i, dest := range []string{"/data", "/dev-vol", "/mnt"} {
+		file := writeHostFile(t, t.TempDir(), "f", fmt.Sprintf("file %d\n", i))
+		e.Must("cp", file, name+":"+dest+"/")
+	}
+	if doc := inspectVolume(t, e, devVol); doc.MountCount != 0 {
+		t.Errorf("device volume mount count %d after the copy, want 0", doc.MountCount)
+	}
+	if got := readHostFile(t, filepath.Join(devDir, "f")) + readHostFile(t, filepath.Join(bindDir, "f")); got != "file 1\nfile 2\n" {
+		t.Errorf("on the host: %q", got)
+	}
+	dst := t.TempDir()
+	e.Must("cp", name+":/dev-vol/f", dst)
+	if got := readHostFile(t, filepath.Join(dst, "f")); got != "file 1\n" {
+		t.Errorf("copied out of the device volume: %q", got)
+	}
+	r = e.MustFail(125, "cp", filepath.Join(dst, "f"), name+":/t/")
+	if !strings.Contains(r.Stderr, "tmpfs") || !strings.Contains(r.Stderr, "start it first") {
+		t.Errorf("cp into the tmpfs of a stopped container: %q", r.Stderr)
+	}
+	if r := e.Run("start", "-a", name); r.ExitCode != 0 || r.Stdout != "file 0\nfile 1\nfile 2\n" {
+		t.Fatalf("start -a after the copies: %+v", r)
+	}
 }

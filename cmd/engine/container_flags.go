@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/engine-oss/engine/pkg/rootless"
 	"github.com/engine-oss/engine/pkg/specgen"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
@@ -22,6 +25,7 @@ type createFlags struct {
 	groupAdd []string
 	workdir  string
 	hostname string
+	tz       string
 	addHost  []string
 	dns      []string
 	dnsSrch  []string
@@ -52,6 +56,7 @@ type createFlags struct {
 
 	network  []string
 	ip       string
+	ip6      string
 	mac      string
 	aliases  []string
 	pid      string
@@ -61,6 +66,8 @@ type createFlags struct {
 	userNS   string
 	uidMap   []string
 	gidMap   []string
+	subUID   string
+	subGID   string
 
 	ulimits     []string
 	sysctls     []string
@@ -76,12 +83,16 @@ type createFlags struct {
 	pod         string
 	publish     []string
 	publishAll  bool
+	expose      []string
 	rm          bool
 	pull        string
+	retry       retryFlags
 	cidFile     string
 	replace     bool
 	quiet       bool
 	platform    string
+	rootfs      string
+	secrets     []string
 	systemd     systemdFlags
 }
 
@@ -99,6 +110,7 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 	fl.StringArrayVar(&f.groupAdd, "group-add", nil, "additional groups to join")
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container")
 	fl.StringVarP(&f.hostname, "hostname", "h", "", "container host name")
+	fl.StringVar(&f.tz, "tz", "", "time zone of the container: a zone name such as Europe/Berlin, or local for the host's")
 	fl.StringArrayVar(&f.addHost, "add-host", nil, "add a custom host-to-IP mapping (host:ip)")
 	fl.StringArrayVar(&f.dns, "dns", nil, "set custom DNS servers")
 	fl.StringArrayVar(&f.dnsSrch, "dns-search", nil, "set custom DNS search domains")
@@ -127,6 +139,7 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 	fl.StringArrayVar(&f.network, "network", nil, "network mode (bridge, none, host, pasta, slirp4netns, container:NAME, ns:PATH) or networks to join (NAME[:ip=IP,mac=MAC,alias=NAME], repeatable)")
 	fl.StringArrayVar(&f.network, "net", nil, "alias of --network")
 	fl.StringVar(&f.ip, "ip", "", "static IPv4 or IPv6 address on the network")
+	fl.StringVar(&f.ip6, "ip6", "", "static IPv6 address on the network")
 	fl.StringVar(&f.mac, "mac-address", "", "static MAC address of the network interface")
 	fl.StringArrayVar(&f.aliases, "network-alias", nil, "another name of the container on its networks")
 	_ = fl.MarkHidden("net")
@@ -137,6 +150,8 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 	fl.StringVar(&f.userNS, "userns", "", "user namespace: host, keep-id[:uid=N,gid=N], nomap, auto[:size=N] or ns:PATH")
 	fl.StringArrayVar(&f.uidMap, "uidmap", nil, "UID map of a new user namespace: CONTAINER-ID:HOST-ID:SIZE (repeatable)")
 	fl.StringArrayVar(&f.gidMap, "gidmap", nil, "GID map of a new user namespace: CONTAINER-ID:HOST-ID:SIZE (repeatable)")
+	fl.StringVar(&f.subUID, "subuidname", "", "user namespace with the UID ranges of NAME in /etc/subuid (root only)")
+	fl.StringVar(&f.subGID, "subgidname", "", "user namespace with the GID ranges of NAME in /etc/subgid (root only)")
 	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "ulimit options (TYPE=SOFT[:HARD])")
 	fl.StringArrayVar(&f.sysctls, "sysctl", nil, "namespaced kernel parameters (NAME=VALUE)")
 	fl.StringArrayVar(&f.devices, "device", nil, "add a host device: HOST[:CONTAINER][:PERMISSIONS]")
@@ -150,14 +165,28 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm (default 64m)")
 	fl.StringVar(&f.pod, "pod", "", "join the pod's namespaces (name or ID), or new:NAME to create the pod")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a container's port to the host: [[IP:][HOST-PORT]:]CONTAINER-PORT[/PROTOCOL]")
-	fl.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish every port the image exposes on a random host port")
+	fl.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish every exposed port (the image's and --expose) on a random host port")
+	fl.StringArrayVar(&f.expose, "expose", nil, "expose a port or range without publishing it: PORT[-PORT][/PROTOCOL]; -P publishes it")
 	fl.BoolVar(&f.rm, "rm", false, "remove the container when it exits")
 	fl.StringVar(&f.pull, "pull", "missing", "pull image policy: always, missing, never, newer")
+	f.retry.add(fl)
 	fl.StringVar(&f.cidFile, "cidfile", "", "write the container ID to the file")
 	fl.BoolVar(&f.replace, "replace", false, "replace a container of the same name")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "suppress pull progress")
 	fl.StringVar(&f.platform, "platform", "", "pull the image for this OS/ARCH[/VARIANT]")
+	fl.StringVar(&f.rootfs, "rootfs", "", "run a root filesystem directory instead of an image (not supported yet)")
+	fl.StringArrayVar(&f.secrets, "secret", nil, "give the container a secret (not supported yet)")
 	f.systemd.add(fl)
+}
+
+// imageArgs checks the positional arguments of run and create: an image,
+// then the command. --rootfs, which replaces the image, is refused first.
+func imageArgs(cmd *cobra.Command, args []string) error {
+	if cmd.Flags().Changed("rootfs") {
+		return fmt.Errorf("--rootfs: running a directory instead of an image is not supported yet: import it as an image"+
+			" (tar -C DIR -c . | engine import - NAME) and run NAME; in a quadlet, use Image= instead of Rootfs=: %w", define.ErrNotImplemented)
+	}
+	return cobra.MinimumNArgs(1)(cmd, args)
 }
 
 // spec turns the flags and the positional image and command into a
@@ -165,15 +194,19 @@ func addCreateFlags(cmd *cobra.Command, f *createFlags) {
 func (f *createFlags) spec(cmd *cobra.Command, args []string) (*specgen.SpecGenerator, error) {
 	s := &specgen.SpecGenerator{
 		Name: f.name, Image: args[0], Command: args[1:], User: f.user, GroupAdd: f.groupAdd,
-		WorkDir: f.workdir, Hostname: f.hostname, HostAdd: f.addHost,
+		WorkDir: f.workdir, Hostname: f.hostname, Timezone: f.tz, HostAdd: f.addHost,
 		DNSServers: f.dns, DNSSearch: f.dnsSrch, DNSOptions: f.dnsOpt,
 		Terminal: f.tty, Stdin: f.interactive, Devices: f.devices,
 		RestartPolicy: "", LogDriver: f.logDriver, Init: f.init, InitPath: f.initPath,
-		PublishPorts: f.publish, PublishAll: f.publishAll, Remove: f.rm, Pull: f.pull, Pod: f.pod,
+		PublishPorts: f.publish, PublishAll: f.publishAll, Expose: f.expose, Remove: f.rm, Pull: f.pull, Pod: f.pod,
 		Namespaces: specgen.Namespaces{PID: f.pid, IPC: f.ipc, UTS: f.uts, Cgroup: f.cgroupNS, User: f.userNS},
 	}
+	if len(f.secrets) > 0 {
+		return nil, fmt.Errorf("--secret %s: the engine has no secret store: drop it (in a quadlet, the Secret= key) and pass the value"+
+			" with --env or a read-only --volume: %w", f.secrets[0], define.ErrNotImplemented)
+	}
 	var err error
-	s.Namespaces.Network, s.Networks, err = specgen.ParseNetworks(specgen.NetworkFlags{Network: f.network, IP: f.ip, MAC: f.mac, Aliases: f.aliases})
+	s.Namespaces.Network, s.Networks, err = specgen.ParseNetworks(specgen.NetworkFlags{Network: f.network, IP: f.ip, IP6: f.ip6, MAC: f.mac, Aliases: f.aliases})
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +255,18 @@ func (f *createFlags) spec(cmd *cobra.Command, args []string) (*specgen.SpecGene
 	s.VolumesFrom = f.volumesFrom
 	if s.IDMappings, err = parseIDMapFlags(f.uidMap, f.gidMap); err != nil {
 		return nil, err
+	}
+	if f.subUID != "" || f.subGID != "" {
+		if len(f.uidMap)+len(f.gidMap) > 0 {
+			return nil, fmt.Errorf("--subuidname and --subgidname conflict with --uidmap and --gidmap: drop one kind: %w", define.ErrInvalidArg)
+		}
+		if rootless.Enabled() {
+			return nil, fmt.Errorf("--subuidname and --subgidname need root: as your user, map your subordinate IDs with --uidmap and --gidmap"+
+				" (IDs of your user namespace, 1 and up) or --userns auto: %w", define.ErrNotImplemented)
+		}
+		if s.IDMappings, err = subIDMappings(f.subUID, f.subGID, rootless.SubUIDFile, rootless.SubGIDFile); err != nil {
+			return nil, err
+		}
 	}
 	if len(f.tmpfs) > 0 {
 		s.Tmpfs = map[string]string{}
@@ -372,6 +417,36 @@ func parseIDMapFlags(uidMap, gidMap []string) (specgen.IDMappings, error) {
 		m.GIDMap = m.UIDMap
 	case m.UIDMap == nil:
 		m.UIDMap = m.GIDMap
+	}
+	return m, nil
+}
+
+// subIDMappings builds the maps of --subuidname and --subgidname (either
+// alone serves for both): every range of the name in subuidFile
+// (/etc/subuid) and subgidFile (/etc/subgid), lowest first, mapped from
+// container ID 0 on, as podman. Those are host IDs, which only root's
+// engine can map.
+func subIDMappings(uidName, gidName, subuidFile, subgidFile string) (specgen.IDMappings, error) {
+	uidName, gidName = cmp.Or(uidName, gidName), cmp.Or(gidName, uidName)
+	var m specgen.IDMappings
+	for _, f := range []struct {
+		flag, file, name string
+		dst              *[]specs.LinuxIDMapping
+	}{{"--subuidname", subuidFile, uidName, &m.UIDMap}, {"--subgidname", subgidFile, gidName, &m.GIDMap}} {
+		ranges, err := rootless.SubIDRanges(f.file, f.name, -1)
+		if err != nil {
+			return m, fmt.Errorf("%s %s: %w: %w", f.flag, f.name, err, define.ErrInvalidArg)
+		}
+		if len(ranges) == 0 {
+			return m, fmt.Errorf("%s %s: %s has no range of %s: add one (usermod --add-subuids FIRST-LAST --add-subgids FIRST-LAST %s): %w",
+				f.flag, f.name, f.file, f.name, f.name, define.ErrInvalidArg)
+		}
+		slices.SortFunc(ranges, func(a, b rootless.IDRange) int { return cmp.Compare(a.Start, b.Start) })
+		var next uint32
+		for _, r := range ranges {
+			*f.dst = append(*f.dst, specs.LinuxIDMapping{ContainerID: next, HostID: r.Start, Size: r.Count})
+			next += r.Count
+		}
 	}
 	return m, nil
 }

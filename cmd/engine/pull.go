@@ -15,6 +15,7 @@ import (
 func newPullCommand(g *globalOptions) *cobra.Command {
 	var (
 		rf                         registryFlags
+		retry                      retryFlags
 		platform, osName, arch, vr string
 		opts                       libengine.PullOptions
 		quiet                      bool
@@ -25,6 +26,9 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.RegistryOptions = rf.options(cmd)
+			if err := retry.apply(cmd.Flags(), &opts); err != nil {
+				return err
+			}
 			opts.OS, opts.Arch, opts.Variant = osName, arch, vr
 			if platform != "" {
 				if opts.OS != "" || opts.Arch != "" || opts.Variant != "" {
@@ -61,6 +65,7 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&arch, "arch", "", "pull the image for this architecture")
 	f.StringVar(&vr, "variant", "", "pull the image for this architecture variant")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the image IDs, no progress")
+	retry.add(f)
 	return cmd
 }
 

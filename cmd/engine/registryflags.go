@@ -1,8 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/engine-oss/engine/pkg/libengine"
+	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // registryFlags are the flags every command that talks to a registry shares.
@@ -34,4 +39,31 @@ func (rf *registryFlags) options(cmd *cobra.Command) libengine.RegistryOptions {
 		ro.TLSVerify = &v
 	}
 	return ro
+}
+
+// retryFlags are --retry and --retry-delay of the commands that pull.
+type retryFlags struct {
+	retries uint
+	delay   string
+}
+
+func (rf *retryFlags) add(fl *pflag.FlagSet) {
+	fl.UintVar(&rf.retries, "retry", libengine.DefaultPullRetries, "times to retry a pull that failed for a network reason")
+	fl.StringVar(&rf.delay, "retry-delay", "", "delay between pull retries (default: 2s, doubled at each retry)")
+}
+
+// apply sets the retry options of a pull; --retry counts only when given.
+func (rf *retryFlags) apply(fl *pflag.FlagSet, opts *libengine.PullOptions) error {
+	if fl.Changed("retry") {
+		n := rf.retries
+		opts.Retries = &n
+	}
+	if rf.delay != "" {
+		d, err := time.ParseDuration(rf.delay)
+		if err != nil || d < 0 {
+			return fmt.Errorf("--retry-delay %q: use a duration such as 500ms, 5s or 1m: %w", rf.delay, define.ErrInvalidArg)
+		}
+		opts.RetryDelay = d
+	}
+	return nil
 }

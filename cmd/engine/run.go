@@ -26,7 +26,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [options] IMAGE [COMMAND [ARG...]]",
 		Short: "Run a command in a new container",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  imageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := f.spec(cmd, args)
 			if err != nil {
@@ -74,6 +74,9 @@ func (f *createFlags) createOptions(cmd *cobra.Command) (libengine.ContainerCrea
 	}
 	if !f.quiet {
 		opts.Pull.ReportWriter = os.Stderr
+	}
+	if err := f.retry.apply(cmd.Flags(), &opts.Pull); err != nil {
+		return opts, err
 	}
 	if f.platform != "" {
 		var err error
@@ -127,7 +130,7 @@ func newCreateCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create [options] IMAGE [COMMAND [ARG...]]",
 		Short: "Create but do not start a container",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  imageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := f.spec(cmd, args)
 			if err != nil {

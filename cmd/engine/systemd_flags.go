@@ -28,6 +28,15 @@ type systemdFlags struct {
 	healthLogCount    uint
 	healthLogSize     uint
 	noHealthcheck     bool
+	startup           startupHealthFlags
+}
+
+// startupHealthFlags are podman's --health-startup-* flags, accepted so
+// that they fail with a message rather than as unknown flags: the engine
+// has no startup health check yet.
+type startupHealthFlags struct {
+	cmd, interval, timeout string
+	retries, successes     uint
 }
 
 func (f *systemdFlags) add(fl *pflag.FlagSet) {
@@ -43,6 +52,12 @@ func (f *systemdFlags) add(fl *pflag.FlagSet) {
 	fl.UintVar(&f.healthLogCount, "health-max-log-count", specgen.DefaultHealthLogCount, "health check results kept (0: all)")
 	fl.UintVar(&f.healthLogSize, "health-max-log-size", specgen.DefaultHealthLogSize, "bytes of a health check's output kept (0: all)")
 	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "turn off the image's health check")
+	const later = " (not supported yet)"
+	fl.StringVar(&f.startup.cmd, "health-startup-cmd", "", "startup health check command"+later)
+	fl.StringVar(&f.startup.interval, "health-startup-interval", "", "time between startup health checks"+later)
+	fl.UintVar(&f.startup.retries, "health-startup-retries", 0, "failed startup checks before a restart"+later)
+	fl.UintVar(&f.startup.successes, "health-startup-success", 0, "passed startup checks before the health check starts"+later)
+	fl.StringVar(&f.startup.timeout, "health-startup-timeout", "", "time a startup check may take"+later)
 }
 
 // apply sets the flags' values on s; the other --health-* flags shape the
@@ -59,6 +74,12 @@ func (f *systemdFlags) apply(fl *pflag.FlagSet, s *specgen.SpecGenerator) error 
 	}
 	if fl.Changed("health-on-failure") {
 		s.HealthOnFailure = f.healthOnFailure
+	}
+	for _, name := range []string{"health-startup-cmd", "health-startup-interval", "health-startup-retries", "health-startup-success", "health-startup-timeout"} {
+		if fl.Changed(name) {
+			return fmt.Errorf("--%s: startup health checks are not supported yet: drop the --health-startup-* flags (in a quadlet, the HealthStartup*= keys);"+
+				" --health-start-period gives a check time before failures count: %w", name, define.ErrNotImplemented)
+		}
 	}
 	if unit := firstEnv("PODMAN_SYSTEMD_UNIT", "ENGINE_SYSTEMD_UNIT"); unit != "" {
 		if s.Labels == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/engine-oss/engine/pkg/libengine/config"
 	"github.com/engine-oss/engine/pkg/libengine/define"
 	"github.com/engine-oss/engine/pkg/specgen"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -162,6 +163,11 @@ type ContainerInspectConfig struct {
 	HealthcheckOnFailureAction string               `json:",omitempty"`
 	// SdNotifyMode is --sdnotify.
 	SdNotifyMode string `json:",omitempty"`
+	// Timezone is --tz.
+	Timezone string `json:",omitempty"`
+	// ExposedPorts are "PORT/PROTOCOL" of the ports the image and --expose
+	// expose and of those -p publishes, as podman's.
+	ExposedPorts map[string]struct{} `json:",omitempty"`
 }
 
 // ContainerInspectHostConfig holds the container's settings toward the
@@ -355,9 +361,10 @@ func inspectConfig(c *ctr, spec *specs.Spec) ContainerInspectConfig {
 		Entrypoint: img.Entrypoint, Cmd: s.Command,
 		Labels: c.Labels, Annotations: s.Annotations,
 		StopSignal: unix.SignalName(c.stopSignal()), StopTimeout: c.stopTimeout(),
-		CreateCommand: c.cfg.CreateCommand, SdNotifyMode: s.SdNotifyMode,
+		CreateCommand: c.cfg.CreateCommand, SdNotifyMode: s.SdNotifyMode, Timezone: s.Timezone,
 	}
 	cfg.Healthcheck, cfg.HealthcheckOnFailureAction = inspectHealthConfig(s)
+	cfg.ExposedPorts = exposedPorts(s, img)
 	if s.Entrypoint != nil {
 		cfg.Entrypoint = *s.Entrypoint
 	}
@@ -376,6 +383,30 @@ func inspectConfig(c *ctr, spec *specs.Spec) ContainerInspectConfig {
 		cfg.Labels = map[string]string{}
 	}
 	return cfg
+}
+
+// exposedPorts is inspect's Config.ExposedPorts: the ports s and its image
+// expose and the container ports of its -p values; nil when none.
+func exposedPorts(s *specgen.SpecGenerator, img imgspecv1.ImageConfig) map[string]struct{} {
+	out := map[string]struct{}{}
+	for _, p := range specgen.ExposedPorts(s, img) {
+		out[p] = struct{}{}
+	}
+	for _, v := range s.PublishPorts {
+		pm, err := specgen.ParsePortSpec(v)
+		if err != nil {
+			continue
+		}
+		for _, proto := range strings.Split(pm.Protocol, ",") {
+			for i := range uint32(pm.Range) {
+				out[fmt.Sprintf("%d/%s", uint32(pm.ContainerPort)+i, proto)] = struct{}{}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func inspectHostConfig(c *ctr, spec *specs.Spec, logPath string) ContainerInspectHostConfig {

@@ -198,8 +198,9 @@ func nets(atts []ctrAttachment) []*network.Network {
 	return out
 }
 
-// portMappings are the container's -p values and, with -P, the ports its
-// image exposes that no -p names, each for one protocol.
+// portMappings are the container's -p values and, with -P, the ports it
+// exposes (its image's and --expose) that no -p names, each for one
+// protocol.
 func portMappings(c *ctr) ([]network.PortMapping, error) {
 	var out []network.PortMapping
 	published := map[string]bool{}
@@ -225,27 +226,16 @@ func portMappings(c *ctr) ([]network.PortMapping, error) {
 		}
 	}
 	if c.cfg.Spec.PublishAll {
-		for _, p := range slices.Sorted(mapKeys(c.cfg.ImageConfig.ExposedPorts)) {
+		for _, p := range specgen.ExposedPorts(c.cfg.Spec, c.cfg.ImageConfig) {
 			port, proto, _ := strings.Cut(p, "/")
-			proto = firstNonEmpty(proto, "tcp")
 			n, err := strconv.ParseUint(port, 10, 16)
-			if err != nil || n == 0 || published[fmt.Sprintf("%d/%s", n, proto)] {
+			if err != nil || published[p] {
 				continue
 			}
 			out = append(out, network.PortMapping{ContainerPort: uint16(n), Range: 1, Protocol: proto})
 		}
 	}
 	return out, nil
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // netSetup is a container's network once set up for a start: the

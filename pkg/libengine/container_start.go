@@ -229,6 +229,11 @@ func (e *Engine) generateSpec(ctx context.Context, c *ctr, rootfs, runDir string
 			return nil, err
 		}
 	}
+	if s.Timezone != "" {
+		if err := unlinkLocaltime(rootfs); err != nil {
+			return nil, err
+		}
+	}
 	files, err := specgen.RunDirFiles(s, c.cfg.ImageConfig, env)
 	if err != nil {
 		return nil, err

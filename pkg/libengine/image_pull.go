@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/docker/distribution/registry/api/errcode"
 	"github.com/engine-oss/engine/pkg/libengine/define"
@@ -39,6 +40,12 @@ type PullOptions struct {
 	// draws progress bars when it is a terminal and prints one line per
 	// blob otherwise.
 	ReportWriter io.Writer
+	// Retries is how many times a registry pull that failed for a
+	// transient reason (see transientPullError) is tried again; nil means
+	// DefaultPullRetries. RetryDelay is the wait before each retry; 0
+	// means 2 s, doubled at each retry, as podman.
+	Retries    *uint
+	RetryDelay time.Duration
 }
 
 // Transport names as users type them before the colon.
@@ -253,7 +260,16 @@ func (e *Engine) pullRegistryImage(ctx context.Context, named reference.Named, s
 	if err != nil {
 		return "", fmt.Errorf("image %q: %w: %w", named.String(), define.ErrInvalidArg, err)
 	}
-	id, err := e.copyIntoStore(ctx, src, []reference.Named{named}, sys, opts.ReportWriter)
+	retries := uint(DefaultPullRetries)
+	if opts.Retries != nil {
+		retries = *opts.Retries
+	}
+	var id string
+	err = retryTransient(ctx, retries, opts.RetryDelay, "pull "+named.String(), func() error {
+		var err error
+		id, err = e.copyIntoStore(ctx, src, []reference.Named{named}, sys, opts.ReportWriter)
+		return err
+	})
 	if err != nil {
 		return "", classifyRegistryError(named.String(), err)
 	}

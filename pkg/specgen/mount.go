@@ -292,6 +292,13 @@ func containerMounts(s *SpecGenerator, env GenerateEnv, userSpec, cwd, initPath 
 			defaults = append(defaults, bindMount(filepath.Join(env.RunDir, f), "/etc/"+f, "rbind", "rprivate"))
 		}
 	}
+	if s.Timezone != "" {
+		zone, err := TimezoneFile(s.Timezone)
+		if err != nil {
+			return nil, nil, err
+		}
+		defaults = append(defaults, bindMount(zone, ContainerLocaltime, "rbind", "ro", "rprivate", "nosuid", "nodev", "noexec"))
+	}
 	if s.Init {
 		defaults = append(defaults, bindMount(initPath, ContainerInitPath, "rbind", "ro", "rprivate"))
 	}

@@ -40,17 +40,21 @@ type NetworkFlags struct {
 	// value may list several, comma-separated), each name optionally
 	// followed by ":ip=ADDR,mac=MAC,alias=NAME,interface_name=NAME".
 	Network []string
-	// IP, MAC and Aliases are --ip, --mac-address and --network-alias.
-	IP, MAC string
-	Aliases []string
+	// IP, IP6, MAC and Aliases are --ip, --ip6, --mac-address and
+	// --network-alias.
+	IP, IP6, MAC string
+	Aliases      []string
 }
 
 // ParseNetworks turns the network flags into a network mode and the
 // networks to join, as podman reads them. Without --network the mode is
 // empty (the engine's default) and the networks are empty unless --ip,
-// --mac-address or --network-alias give settings for the default one.
-// Errors wrap define.ErrInvalidArg.
+// --ip6, --mac-address or --network-alias give settings for the default
+// one. Errors wrap define.ErrInvalidArg.
 func ParseNetworks(f NetworkFlags) (string, []NetworkAttach, error) {
+	if a, err := netip.ParseAddr(f.IP6); f.IP6 != "" && (err != nil || !a.Is6() || a.Is4In6()) {
+		return "", nil, invalid("--ip6 %q: use an IPv6 address (e.g. fd00:89::5)", f.IP6)
+	}
 	mode := ""
 	var nets []NetworkAttach
 	for _, v := range f.Network {
@@ -86,15 +90,17 @@ func ParseNetworks(f NetworkFlags) (string, []NetworkAttach, error) {
 		}
 		nets = append(nets, a)
 	}
-	if mode == "" && (f.IP != "" || f.MAC != "" || len(f.Aliases) > 0) {
+	if mode == "" && (f.IP != "" || f.IP6 != "" || f.MAC != "" || len(f.Aliases) > 0) {
 		mode, nets = NetworkBridge, []NetworkAttach{{}}
 	}
-	if (f.IP != "" || f.MAC != "") && len(nets) > 1 {
-		return "", nil, invalid("--ip and --mac-address need a single network: use --network NAME:ip=ADDR,mac=MAC for each")
+	if (f.IP != "" || f.IP6 != "" || f.MAC != "") && len(nets) > 1 {
+		return "", nil, invalid("--ip, --ip6 and --mac-address need a single network: use --network NAME:ip=ADDR,ip6=ADDR,mac=MAC for each")
 	}
 	for i := range nets {
-		if f.IP != "" {
-			nets[i].IPs = append(nets[i].IPs, f.IP)
+		for _, ip := range []string{f.IP, f.IP6} {
+			if ip != "" {
+				nets[i].IPs = append(nets[i].IPs, ip)
+			}
 		}
 		if f.MAC != "" {
 			nets[i].MAC = f.MAC
@@ -107,10 +113,10 @@ func ParseNetworks(f NetworkFlags) (string, []NetworkAttach, error) {
 // checkNetworkSettings rejects the per-network flags with a mode that has
 // no network of the engine's.
 func checkNetworkSettings(f NetworkFlags, mode string) error {
-	if mode == "" || (f.IP == "" && f.MAC == "" && len(f.Aliases) == 0) {
+	if mode == "" || (f.IP == "" && f.IP6 == "" && f.MAC == "" && len(f.Aliases) == 0) {
 		return nil
 	}
-	return invalid("--ip, --mac-address and --network-alias need a bridge network, not --network %s", mode)
+	return invalid("--ip, --ip6, --mac-address and --network-alias need a bridge network, not --network %s", mode)
 }
 
 func parseAttachOptions(value, name, opts string, hasOpts bool) (NetworkAttach, error) {

@@ -1,9 +1,13 @@
 package specgen
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+
+	imgspec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // PortMapping is a parsed -p/--publish value.
@@ -98,4 +102,67 @@ func parsePortRange(s string) (start, n uint16, ok bool) {
 		}
 	}
 	return uint16(first), uint16(last - first + 1), true
+}
+
+// exposeHint says how to write an --expose value.
+const exposeHint = "use PORT[-PORT][/PROTOCOL] with tcp, udp or sctp (e.g. 8080, 53/udp or 8000-8010/tcp)"
+
+// ParseExpose parses an --expose value, PORT[-PORT][/PROTOCOL[,PROTOCOL]]
+// with tcp when no protocol is given, as podman does, into the
+// "PORT/PROTOCOL" keys an image's ExposedPorts uses: one per port and
+// protocol, in order. Errors wrap define.ErrInvalidArg.
+func ParseExpose(value string) ([]string, error) {
+	ports, protos, hasProto := strings.Cut(value, "/")
+	if !hasProto {
+		protos = "tcp"
+	}
+	start, n, ok := parsePortRange(ports)
+	if !ok {
+		return nil, invalid("--expose %q: invalid port: %s", value, exposeHint)
+	}
+	var out []string
+	for _, p := range strings.Split(protos, ",") {
+		if p != "tcp" && p != "udp" && p != "sctp" {
+			return nil, invalid("--expose %q: unknown protocol %q: %s", value, p, exposeHint)
+		}
+		for i := range uint32(n) {
+			out = append(out, strconv.FormatUint(uint64(start)+uint64(i), 10)+"/"+p)
+		}
+	}
+	return out, nil
+}
+
+// ExposedPorts are the ports the container exposes, "PORT/PROTOCOL" sorted
+// by port then protocol: its image's EXPOSE and the --expose values
+// (Expose), each once. -P publishes them. Image entries that are no port
+// are skipped; Expose is assumed valid (Validate).
+func ExposedPorts(s *SpecGenerator, img imgspec.ImageConfig) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(value string) {
+		ports, err := ParseExpose(strings.ToLower(value))
+		if err != nil {
+			return
+		}
+		for _, p := range ports {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	for p := range img.ExposedPorts {
+		add(p)
+	}
+	for _, p := range s.Expose {
+		add(p)
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		pa, qa, _ := strings.Cut(a, "/")
+		pb, qb, _ := strings.Cut(b, "/")
+		na, _ := strconv.Atoi(pa)
+		nb, _ := strconv.Atoi(pb)
+		return cmp.Or(cmp.Compare(na, nb), cmp.Compare(qa, qb))
+	})
+	return out
 }

@@ -38,6 +38,12 @@ type SpecGenerator struct {
 	WorkDir string `json:"workDir,omitempty"`
 	// Hostname is --hostname; empty means the first 12 characters of the ID.
 	Hostname string `json:"hostname,omitempty"`
+	// Timezone is --tz: "local" for the host's zone (the file
+	// /etc/localtime leads to) or a zone name such as "Europe/Berlin", a
+	// file under the zoneinfo directory (see TimezoneFile). Generate
+	// bind-mounts that file read-only on /etc/localtime; empty keeps the
+	// image's. As podman, it sets no TZ variable.
+	Timezone string `json:"timezone,omitempty"`
 	// HostAdd lists --add-host entries, "name[;name...]:ip".
 	HostAdd []string `json:"hostAdd,omitempty"`
 	// DNSServers, DNSSearch and DNSOptions are --dns, --dns-search and
@@ -103,9 +109,13 @@ type SpecGenerator struct {
 	// PublishPorts are -p values as typed. Publishing needs a bridge,
 	// pasta or slirp4netns network.
 	PublishPorts []string `json:"publishPorts,omitempty"`
-	// PublishAll (-P) publishes every port the image exposes on a free
-	// host port picked at random.
+	// PublishAll (-P) publishes every exposed port (see ExposedPorts) on a
+	// free host port picked at random.
 	PublishAll bool `json:"publishAll,omitempty"`
+	// Expose lists --expose values as typed, PORT[-PORT][/PROTOCOL]
+	// (ParseExpose): ports the container exposes besides its image's
+	// EXPOSE. Exposing publishes nothing unless PublishAll is set.
+	Expose []string `json:"expose,omitempty"`
 	// Networks are the bridge networks joined, in order (the first holds
 	// the default route), with the container's settings on each; empty
 	// with the bridge mode means the default network.

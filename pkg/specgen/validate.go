@@ -15,7 +15,8 @@ var (
 	cpusetRE = regexp.MustCompile(`^\d+(-\d+)?(,\d+(-\d+)?)*$`)
 )
 
-// Validate checks the spec without touching the host. It returns the first
+// Validate checks the spec without touching the host, except that it
+// looks for the zone file of --tz (TimezoneFile). It returns the first
 // problem found: an error wrapping define.ErrInvalidArg for a bad value, or
 // define.ErrNotImplemented for a podman feature the engine lacks. Each
 // error is one line naming the flag and the fix.
@@ -60,6 +61,11 @@ func (s *SpecGenerator) validateBasics() error {
 			return notImplemented("--group-add keep-groups is not supported yet: list the groups by name or GID")
 		case !validIDName(g):
 			return invalid("--group-add %q: use a group name or GID", g)
+		}
+	}
+	if s.Timezone != "" {
+		if _, err := TimezoneFile(s.Timezone); err != nil {
+			return err
 		}
 	}
 	if s.WorkDir != "" && !path.IsAbs(s.WorkDir) {
@@ -283,6 +289,11 @@ func (s *SpecGenerator) validateLifecycle() error {
 func (s *SpecGenerator) validatePorts() error {
 	for _, p := range s.PublishPorts {
 		if _, err := ParsePortSpec(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range s.Expose {
+		if _, err := ParseExpose(p); err != nil {
 			return err
 		}
 	}

@@ -45,6 +45,7 @@ func TestValidate(t *testing.T) {
 			s.Init, s.InitPath = true, "/usr/bin/catatonit"
 			s.ShmSize = ptr(int64(0))
 			s.Pull = "never"
+			s.Expose = []string{"8080", "53/udp", "9000-9001/tcp,udp"}
 		}, nil, nil},
 		{"no image", func(s *SpecGenerator) { s.Image = "" }, define.ErrInvalidArg, []string{"image"}},
 		{"bad name", func(s *SpecGenerator) { s.Name = "-x" }, define.ErrInvalidArg, []string{"--name"}},
@@ -126,6 +127,9 @@ func TestValidate(t *testing.T) {
 		{"relative init path", func(s *SpecGenerator) { s.InitPath = "catatonit" }, define.ErrInvalidArg, []string{"--init-path"}},
 		{"bad pull", func(s *SpecGenerator) { s.Pull = "sometimes" }, define.ErrInvalidArg, []string{"--pull"}},
 		{"bad publish", func(s *SpecGenerator) { s.PublishPorts = []string{"80:http"} }, define.ErrInvalidArg, []string{"-p"}},
+		{"bad expose", func(s *SpecGenerator) { s.Expose = []string{"80/icmp"} }, define.ErrInvalidArg, []string{`--expose "80/icmp"`}},
+		{"tz outside zoneinfo", func(s *SpecGenerator) { s.Timezone = "../../etc/passwd" }, define.ErrInvalidArg, []string{"--tz", "not a zone name"}},
+		{"tz absolute", func(s *SpecGenerator) { s.Timezone = "/etc/localtime" }, define.ErrInvalidArg, []string{"--tz", "not a zone name"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

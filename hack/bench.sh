@@ -76,6 +76,12 @@ absolute "images (200 images)" "$work/images-engine.json" "<= 50 ms"
 echo "== containers: run --rm --network none IMG true" >&2
 small="$REGISTRY/bench/small:latest"
 go run ./test/cmd/mkimage --out "$work/small" --layers 2 --push "$small" --insecure >/dev/null
+# Run roots on tmpfs from here on, as the defaults are (/run/engine,
+# /run/containers, $XDG_RUNTIME_DIR) for both engines.
+runroot_tmpfs() { mkdir -p "$1" && mount -t tmpfs -o mode=0700 tmpfs "$1"; }
+runroot_tmpfs "$work/c/run"
+runroot_tmpfs "$work/p2/run"
+runroot_tmpfs "$work/rawstate" # runc's own default, /run/runc, is one too
 E=("$ENGINE" --root "$work/c/root" --runroot "$work/c/run")
 "${E[@]}" pull -q --tls-verify=false "$small" >/dev/null
 # podman here needs limits its monitor can set (conmon cannot raise them to ours).
@@ -235,8 +241,8 @@ if id "$RU" >/dev/null 2>&1 && grep -q "^$RU:" /etc/subuid; then
 	cp "$ENGINE" "$(dirname "$ENGINE")/engine-monitor" "$rbin/"
 	rw="$rhome/engine-bench"
 	as_user() { su -s /bin/sh "$RU" -c "cd /tmp && XDG_RUNTIME_DIR=$rdir HOME=$rhome PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin $*"; }
-	RE="$rbin/engine --root $rw/e/root --runroot $rw/e/run"
-	RP="podman --root $rw/p/root --runroot $rw/p/run"
+	RE="$rbin/engine --root $rw/e/root --runroot $rdir/engine-bench-e"
+	RP="podman --root $rw/p/root --runroot $rdir/engine-bench-p"
 	echo "== rootless: run --rm --network none IMG true as $RU" >&2
 	# hyperfine runs as the user, so su's own cost is not timed.
 	as_user "$RE pull -q --tls-verify=false $small" >/dev/null
@@ -265,7 +271,7 @@ if id "$RU" >/dev/null 2>&1 && grep -q "^$RU:" /etc/subuid; then
 	as_user "$rbin/engine system migrate" >/dev/null 2>&1 || true
 	as_user "podman system migrate" >/dev/null 2>&1 || true
 	chmod "$tun_mode" /dev/net/tun
-	rm -rf "$rbin" "$rw"
+	rm -rf "$rbin" "$rw" "$rdir/engine-bench-e" "$rdir/engine-bench-p"
 fi
 
 echo "== pods: pod create + start of a 3-container pod, default network" >&2

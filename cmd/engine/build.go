@@ -22,7 +22,9 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 	var (
 		opts                                        libengine.BuildOptions
 		rf                                          registryFlags
-		buildArgs, labels, annotations              []string
+		retry                                       retryFlags
+		buildArgs, labels, annotations, envs        []string
+		arch, variant                               string
 		volumes, secrets, cacheFrom, cacheTo        []string
 		iidFile                                     string
 		removeIntermediate, forceRemoveIntermediate bool
@@ -42,10 +44,19 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 				opts.ContextDir = args[0]
 			}
 			opts.Registry = rf.options(cmd)
+			opts.Registry.Arch, opts.Registry.Variant = arch, variant
+			var pull libengine.PullOptions
+			if err := retry.apply(cmd.Flags(), &pull); err != nil {
+				return err
+			}
+			opts.Retries, opts.RetryDelay = pull.Retries, pull.RetryDelay
 			opts.Stdin = cmd.InOrStdin()
 			opts.Out, opts.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			var err error
 			if opts.BuildArgs, err = parseBuildArgs(buildArgs); err != nil {
+				return err
+			}
+			if opts.Env, err = parseBuildEnv(envs); err != nil {
 				return err
 			}
 			if opts.Labels, err = parseKeyValueFlags("--label", labels); err != nil {
@@ -95,6 +106,14 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&opts.Network, "network", "", "network mode of RUN steps")
 	f.StringArrayVarP(&volumes, "volume", "v", nil, "bind mount for RUN steps, HOST-DIR:CONTAINER-DIR[:OPTIONS] (repeatable)")
 	f.StringArrayVar(&secrets, "secret", nil, "id=ID,src=FILE: a secret RUN --mount=type=secret,id=ID reads (repeatable)")
+	f.StringArrayVar(&envs, "env", nil, "KEY=VALUE set in every stage after FROM and kept in the image; KEY alone takes the value from the environment (repeatable)")
+	f.StringArrayVar(&opts.GroupAdd, "group-add", nil, "additional group of the user of RUN steps (repeatable)")
+	f.StringArrayVar(&opts.DNSServers, "dns", nil, "name server of RUN steps (repeatable)")
+	f.StringArrayVar(&opts.DNSSearch, "dns-search", nil, "DNS search domain of RUN steps (repeatable)")
+	f.StringArrayVar(&opts.DNSOptions, "dns-option", nil, "DNS option of RUN steps (repeatable)")
+	f.StringVar(&arch, "arch", "", "architecture of the FROM images: the host's only (no emulation)")
+	f.StringVar(&variant, "variant", "", "architecture variant of the FROM images, e.g. v8")
+	retry.add(f)
 	f.StringArrayVar(&cacheFrom, "cache-from", nil, "not supported: the layer cache is local")
 	f.StringArrayVar(&cacheTo, "cache-to", nil, "not supported: the layer cache is local")
 	f.BoolVar(&removeIntermediate, "rm", true, "remove intermediate containers (always done)")
@@ -134,6 +153,25 @@ func parseBuildArgs(values []string) (map[string]string, error) {
 		args[k] = val
 	}
 	return args, nil
+}
+
+// parseBuildEnv reads --env values: KEY=VALUE, or KEY for the value of
+// the environment variable KEY (skipped when it is unset), as podman.
+func parseBuildEnv(values []string) (map[string]string, error) {
+	env := map[string]string{}
+	for _, v := range values {
+		k, val, ok := strings.Cut(v, "=")
+		if k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("--env %q: want KEY=VALUE or KEY: %w", v, define.ErrInvalidArg)
+		}
+		if !ok {
+			if val, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		env[k] = val
+	}
+	return env, nil
 }
 
 // parseKeyValueFlags reads KEY=VALUE values of flag.

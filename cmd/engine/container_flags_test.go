@@ -104,9 +104,16 @@ HealthStartupSuccess=1
 HealthStartupTimeout=2s
 `
 
-// quadletRunArgs generates the units of the quadlet files and returns the
-// arguments after `engine run` of app.service's ExecStart.
-func quadletRunArgs(t *testing.T, files map[string]string) []string {
+// quadletExec is one Exec*= command line of a generated unit: the key
+// (ExecStart, ExecStopPost…) and the arguments after the engine binary.
+type quadletExec struct {
+	key  string
+	args []string
+}
+
+// quadletExecs generates the units of the quadlet files and returns the
+// engine command lines of the unit called unit, in order.
+func quadletExecs(t *testing.T, files map[string]string, unit string) []quadletExec {
 	t.Helper()
 	dir := t.TempDir()
 	for name, data := range files {
@@ -118,18 +125,39 @@ func quadletRunArgs(t *testing.T, files map[string]string) []string {
 	if err != nil || len(res.Errors) > 0 {
 		t.Fatalf("generate: %v %v", err, res.Errors)
 	}
+	var out []quadletExec
 	for _, u := range res.Units {
-		if u.Name != "app.service" {
+		if u.Name != unit {
 			continue
 		}
 		for _, line := range strings.Split(string(u.Data), "\n") {
-			if cmdline, ok := strings.CutPrefix(line, "ExecStart="); ok {
-				words, err := systemd.SplitWords(cmdline)
-				if err != nil || len(words) < 2 || words[1] != "run" {
-					t.Fatalf("ExecStart=%s: %v", cmdline, err)
-				}
-				return words[2:]
+			key, cmdline, ok := strings.Cut(line, "=")
+			if !ok || !strings.HasPrefix(key, "Exec") {
+				continue
 			}
+			words, err := systemd.SplitWords(strings.TrimPrefix(cmdline, "-")) // "-": failure is ignored
+			if err != nil || len(words) < 2 || words[0] != "/usr/bin/engine" {
+				t.Fatalf("%s: %v", line, err)
+			}
+			out = append(out, quadletExec{key: key, args: words[1:]})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no engine command in %s", unit)
+	}
+	return out
+}
+
+// quadletRunArgs returns the arguments after `engine run` of app.service's
+// ExecStart.
+func quadletRunArgs(t *testing.T, files map[string]string) []string {
+	t.Helper()
+	for _, x := range quadletExecs(t, files, "app.service") {
+		if x.key == "ExecStart" {
+			if x.args[0] != "run" {
+				t.Fatalf("ExecStart runs engine %q, want run", x.args)
+			}
+			return x.args[1:]
 		}
 	}
 	t.Fatal("no ExecStart in app.service")

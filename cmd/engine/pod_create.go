@@ -21,9 +21,22 @@ type podCreateFlags struct {
 	infraCommand string
 	labels       []string
 	network      []string
-	ip, mac      string
+	ip, ip6, mac string
 	aliases      []string
+	shmSize      string
+	volumes      []string
+	// userNS holds the user namespace flags, which are refused (see
+	// userNSFlags).
+	userNS struct {
+		mode, subUID, subGID string
+		uidMap, gidMap       []string
+	}
 }
+
+// userNSFlags are pod create's user namespace flags: accepted so that a
+// command line or quadlet using them fails with a message rather than as
+// an unknown flag, as the engine cannot give a pod a user namespace yet.
+var userNSFlags = []string{"userns", "uidmap", "gidmap", "subuidname", "subgidname"}
 
 func newPodCreateCommand(g *globalOptions) *cobra.Command {
 	f := &podCreateFlags{}
@@ -46,6 +59,12 @@ func newPodCreateCommand(g *globalOptions) *cobra.Command {
 			})
 		},
 	}
+	f.add(cmd)
+	return cmd
+}
+
+// add defines pod create's flags on cmd.
+func (f *podCreateFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	o := &f.opts
 	fl.StringVarP(&o.Name, "name", "n", "", "name of the pod")
@@ -62,13 +81,24 @@ func newPodCreateCommand(g *globalOptions) *cobra.Command {
 	fl.StringArrayVar(&f.network, "net", nil, "alias of --network")
 	_ = fl.MarkHidden("net")
 	fl.StringVar(&f.ip, "ip", "", "static IP address of the pod on its network")
+	fl.StringVar(&f.ip6, "ip6", "", "static IPv6 address of the pod on its network")
 	fl.StringVar(&f.mac, "mac-address", "", "static MAC address of the pod's network interface")
 	fl.StringArrayVar(&f.aliases, "network-alias", nil, "another name of the pod on its networks")
 	fl.StringArrayVar(&o.HostAdd, "add-host", nil, "add a host-to-IP mapping to the pod's /etc/hosts (host:ip)")
 	fl.StringArrayVar(&o.DNSServers, "dns", nil, "DNS servers of the pod")
 	fl.StringArrayVar(&o.DNSSearch, "dns-search", nil, "DNS search domains of the pod")
 	fl.StringArrayVar(&o.DNSOptions, "dns-option", nil, "DNS options of the pod")
-	return cmd
+	fl.StringVar(&f.shmSize, "shm-size", "", "size of the /dev/shm the pod's containers share (default 64m, 0: unlimited)")
+	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "mount in every container of the pod, as run --volume (repeatable)")
+	fl.StringVar(&o.InfraConmonPidFile, "infra-conmon-pidfile", "", "write the pid of the infra container's monitor to FILE each time the pod starts")
+	fl.StringVar(&o.ExitPolicy, "exit-policy", libengine.PodExitPolicyContinue, "when the last container exits: continue, or stop the pod")
+	fl.BoolVar(&o.Replace, "replace", false, "remove a pod of the same name, with its containers, first")
+	const later = " (not supported yet)"
+	fl.StringVar(&f.userNS.mode, "userns", "", "user namespace of the pod"+later)
+	fl.StringArrayVar(&f.userNS.uidMap, "uidmap", nil, "UID map of the pod's user namespace"+later)
+	fl.StringArrayVar(&f.userNS.gidMap, "gidmap", nil, "GID map of the pod's user namespace"+later)
+	fl.StringVar(&f.userNS.subUID, "subuidname", "", "user namespace with the UID ranges of NAME in /etc/subuid"+later)
+	fl.StringVar(&f.userNS.subGID, "subgidname", "", "user namespace with the GID ranges of NAME in /etc/subgid"+later)
 }
 
 // options turns the flags into PodCreateOptions.
@@ -79,6 +109,12 @@ func (f *podCreateFlags) options(cmd *cobra.Command, args []string) (*libengine.
 			return nil, fmt.Errorf("the pod is named twice, %q and --name %q: give one: %w", args[0], o.Name, define.ErrInvalidArg)
 		}
 		o.Name = args[0]
+	}
+	for _, name := range userNSFlags {
+		if cmd.Flags().Changed(name) {
+			return nil, fmt.Errorf("--%s: a pod with a user namespace of its own is not supported yet: drop the flag (in a quadlet, the UserNS=, UIDMap=, GIDMap=,"+
+				" SubUIDMap= and SubGIDMap= keys of the .pod file); a container outside a pod can have one (engine run --%s): %w", name, name, define.ErrNotImplemented)
+		}
 	}
 	o.NoInfra = f.noInfra || !f.infra
 	if cmd.Flags().Changed("share") {
@@ -97,9 +133,23 @@ func (f *podCreateFlags) options(cmd *cobra.Command, args []string) (*libengine.
 	if o.Labels, err = keyValues("--label", f.labels); err != nil {
 		return nil, err
 	}
-	o.Network, o.Networks, err = specgen.ParseNetworks(specgen.NetworkFlags{Network: f.network, IP: f.ip, MAC: f.mac, Aliases: f.aliases})
+	o.Network, o.Networks, err = specgen.ParseNetworks(specgen.NetworkFlags{Network: f.network, IP: f.ip, IP6: f.ip6, MAC: f.mac, Aliases: f.aliases})
 	if err != nil {
 		return nil, err
+	}
+	if f.shmSize != "" {
+		size, err := specgen.ParseSize("--shm-size", f.shmSize)
+		if err != nil {
+			return nil, err
+		}
+		o.ShmSize = &size
+	}
+	for _, v := range f.volumes {
+		m, err := specgen.ParseMountVolumeFlag(v)
+		if err != nil {
+			return nil, err
+		}
+		o.Volumes = append(o.Volumes, m)
 	}
 	o.CreateCommand = os.Args
 	return &o, nil

@@ -19,12 +19,18 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 		platform, osName, arch, vr string
 		opts                       libengine.PullOptions
 		quiet                      bool
+		decryptionKeys             []string
 	)
 	cmd := &cobra.Command{
 		Use:   "pull [options] IMAGE [IMAGE...]",
 		Short: "Copy images from a registry or another transport into local storage",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(decryptionKeys) > 0 {
+				// The value may hold a passphrase: it is not repeated.
+				return fmt.Errorf("--decryption-key: encrypted images are not supported yet: pull an unencrypted copy of the image"+
+					" (in a quadlet, drop DecryptionKey=): %w", define.ErrNotImplemented)
+			}
 			opts.RegistryOptions = rf.options(cmd)
 			if err := retry.apply(cmd.Flags(), &opts); err != nil {
 				return err
@@ -65,6 +71,7 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&arch, "arch", "", "pull the image for this architecture")
 	f.StringVar(&vr, "variant", "", "pull the image for this architecture variant")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the image IDs, no progress")
+	f.StringArrayVar(&decryptionKeys, "decryption-key", nil, "KEY[:PASSPHRASE] to decrypt an encrypted image with (not supported yet)")
 	retry.add(f)
 	return cmd
 }

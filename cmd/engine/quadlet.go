@@ -33,9 +33,10 @@ func newQuadletCommand(_ *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "quadlet [--dryrun] [--user] [-v] [NORMAL_DIR [EARLY_DIR [LATE_DIR]]]",
 		Short: "Generate systemd units from quadlet files",
-		Long: "Turn the .container, .volume, .network, .pod, .kube, .image and .build files on the\n" +
+		Long: "Turn the .container, .volume, .network, .pod, .image and .build files on the\n" +
 			"quadlet search path into systemd services that run the engine, writing them into\n" +
-			"NORMAL_DIR as a systemd generator does, or printing them with --dryrun.",
+			"NORMAL_DIR as a systemd generator does, or printing them with --dryrun.\n" +
+			".kube files are reported as errors: the engine has no kube play.",
 		Args: cobra.MaximumNArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !o.dryRun && len(args) == 0 {

@@ -28,6 +28,8 @@ type containerConfig struct {
 	// CIDFile is the --cidfile written at creation; removing the container
 	// removes it, so that a systemd unit can create the next one.
 	CIDFile string `json:"cidFile,omitempty"`
+	// ConmonPidFile is where each start writes the monitor's pid.
+	ConmonPidFile string `json:"conmonPidFile,omitempty"`
 	// Infra marks the infra container of a pod (see pod.go).
 	Infra bool `json:"infra,omitempty"`
 }

@@ -52,7 +52,8 @@ func processAlive(pid int) bool {
 // ContainerCleanup is run by a container's monitor after the process exits
 // (and by the CLI waiting on a foreground container): it records the exit,
 // releases the runtime state and the root filesystem, then applies --rm or
-// the restart policy. Running it again does nothing.
+// the restart policy and, for a pod's member, the pod's exit policy (see
+// stopPodIfDone). Running it again does nothing.
 func (e *Engine) ContainerCleanup(ctx context.Context, nameOrID string) error {
 	c, err := e.lookupCtr(ctx, nameOrID)
 	if err != nil {
@@ -82,8 +83,11 @@ func (e *Engine) ContainerCleanup(ctx context.Context, nameOrID string) error {
 		remove()
 	}
 	l.Release()
-	if err != nil || !restart {
+	if err != nil {
 		return errors.Join(err, removeErr)
+	}
+	if !restart {
+		return errors.Join(removeErr, e.stopPodIfDone(ctx, c))
 	}
 	return e.restartWithBackoff(ctx, c)
 }

@@ -25,6 +25,9 @@ type ContainerCreateOptions struct {
 	Replace bool
 	// CIDFile receives the new container's ID; it must not exist.
 	CIDFile string
+	// ConmonPidFile receives the pid of the container's monitor (podman's
+	// conmon) each time the container starts (see writeConmonPidFile).
+	ConmonPidFile string
 	// CreateCommand is the command line, kept for inspect.
 	CreateCommand []string
 	// infra creates the infra container of the pod the spec names.
@@ -120,7 +123,8 @@ func (e *Engine) ContainerCreate(ctx context.Context, s *specgen.SpecGenerator, 
 			undoVolumes()
 		}
 	}()
-	cfgJSON, err := json.Marshal(containerConfig{Spec: &spec, ImageConfig: icfg.Config, CreateCommand: opts.CreateCommand, CIDFile: cidFileAbs(opts.CIDFile), Infra: opts.infra})
+	cfgJSON, err := json.Marshal(containerConfig{Spec: &spec, ImageConfig: icfg.Config, CreateCommand: opts.CreateCommand, CIDFile: cidFileAbs(opts.CIDFile),
+		ConmonPidFile: cidFileAbs(opts.ConmonPidFile), Infra: opts.infra})
 	if err != nil {
 		return nil, fmt.Errorf("encode container config: %w", err)
 	}

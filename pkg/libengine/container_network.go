@@ -271,6 +271,23 @@ func (n *netSetup) addresses() (addr, gateway string) {
 	return "", ""
 }
 
+// dnsServers are the name servers of the container's networks (network
+// create --dns), in the order of the networks, without repeats.
+func (n *netSetup) dnsServers() []string {
+	if n == nil {
+		return nil
+	}
+	var out []string
+	for _, net := range n.nets {
+		for _, d := range net.DNSServers {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
 // setupNetwork makes the container's network before it starts: its own
 // namespace for the bridge mode (attached to each network, ports
 // published) and user-mode networks, or another container's namespace to

@@ -176,6 +176,9 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	started.attached = spawned.Attached
+	if err := writeConmonPidFile(c, spawned.MonitorPid); err != nil {
+		return nil, fmt.Errorf("container %s: %w", c.Name, err)
+	}
 	st := c.State
 	st.Status, st.Pid, st.MonitorPid, st.Error, st.StoppedByUser = define.StatusRunning, spawned.Pid, spawned.MonitorPid, "", false
 	st.StartedAt, st.FinishedAt, st.ExitCode, st.OOMKilled = time.Now(), time.Time{}, 0, false
@@ -213,6 +216,7 @@ func (e *Engine) generateSpec(ctx context.Context, c *ctr, rootfs, runDir string
 		Debugf:       func(format string, args ...any) { logrus.Debugf(c.Name+": "+format, args...) },
 	}
 	env.HostsAddress, env.HostGateway = netw.addresses()
+	env.NetworkDNSServers = netw.dnsServers()
 	if !env.Rootless {
 		env.CgroupParent = "/engine"
 	}

@@ -124,7 +124,27 @@ func ownCgroupV2() string {
 	return ""
 }
 
-// cidFileAbs is the --cidfile path to remember, absolute.
+// writeConmonPidFile writes the pid of the monitor of a container that
+// just started to its ConmonPidFile, if any, replacing the file in one step
+// so that systemd (a Type=forking unit's PIDFile=) never reads half of it.
+func writeConmonPidFile(c *ctr, monitorPid int) error {
+	path := c.cfg.ConmonPidFile
+	if path == "" {
+		return nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", monitorPid)), 0o644); err != nil {
+		return fmt.Errorf("conmon pid file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("conmon pid file: %w", err)
+	}
+	return nil
+}
+
+// cidFileAbs is a file path to remember (--cidfile, a conmon pid file),
+// absolute.
 func cidFileAbs(path string) string {
 	if path == "" {
 		return ""

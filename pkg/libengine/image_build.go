@@ -74,6 +74,18 @@ type BuildOptions struct {
 	// Network is the network mode of RUN steps; empty is the engine's
 	// default.
 	Network string
+	// Env is set in the config of every stage as it starts, after FROM
+	// (--env): RUN steps see it, ENV instructions override it, and the
+	// image keeps it.
+	Env map[string]string
+	// GroupAdd, DNSServers, DNSSearch and DNSOptions are the RUN steps'
+	// --group-add, --dns, --dns-search and --dns-option.
+	GroupAdd                          []string
+	DNSServers, DNSSearch, DNSOptions []string
+	// Retries and RetryDelay are the retries of the pulls of FROM and
+	// COPY --from images, as PullOptions'.
+	Retries    *uint
+	RetryDelay time.Duration
 	// Mounts are mounted into every RUN step's container (--volume).
 	Mounts []specgen.Mount
 	// Secrets map an ID to a host file that RUN --mount=type=secret,id=ID
@@ -140,6 +152,9 @@ func (e *Engine) ImageBuild(ctx context.Context, opts BuildOptions) (*BuildRepor
 			return nil, fmt.Errorf("--tag: %w: %w", define.ErrInvalidArg, err)
 		}
 		names = append(names, named.String())
+	}
+	if err := checkBuildArch(opts.Registry.Arch, runtime.GOARCH); err != nil {
+		return nil, err
 	}
 	for id, src := range opts.Secrets {
 		if fi, err := os.Stat(src); err != nil || !fi.Mode().IsRegular() {
@@ -440,6 +455,9 @@ func (b *builder) buildStage(ctx context.Context, i int, isTarget bool) (*stage,
 	if err != nil {
 		return nil, atStep(s.SourceCode, err)
 	}
+	for _, k := range slices.Sorted(maps.Keys(b.opts.Env)) {
+		st.cfg.Config.Env = setEnv(st.cfg.Config.Env, k, b.opts.Env[k])
+	}
 	cmds := append(triggers, s.Commands...)
 	for j, c := range cmds {
 		text := instructionText(c)
@@ -503,7 +521,7 @@ func (b *builder) from(ctx context.Context, i int, s *instructions.Stage) (*stag
 		now := time.Now().UTC()
 		st.cfg = &imageConfig{Image: imgspecv1.Image{
 			Created:  &now,
-			Platform: imgspecv1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH},
+			Platform: imgspecv1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH, Variant: b.opts.Registry.Variant},
 			RootFS:   imgspecv1.RootFS{Type: "layers"},
 		}}
 		return st, nil, nil
@@ -534,7 +552,7 @@ func isNumber(s string) bool {
 // policy.
 func (b *builder) image(ctx context.Context, name string) (*storage.Image, error) {
 	return b.e.imageForContainer(ctx, &specgen.SpecGenerator{Image: name, Pull: b.opts.Pull},
-		PullOptions{RegistryOptions: b.opts.Registry, ReportWriter: b.out})
+		PullOptions{RegistryOptions: b.opts.Registry, ReportWriter: b.out, Retries: b.opts.Retries, RetryDelay: b.opts.RetryDelay})
 }
 
 // readBuildConfig reads an image's config with the Docker-only fields.
@@ -635,7 +653,7 @@ func (b *builder) step(ctx context.Context, st *stage, c instructions.Command) (
 	if parent == "" {
 		parent = "scratch:" + st.cfg.OS + "/" + st.cfg.Architecture
 	}
-	key := build.CacheKey(parent, instructionText(c), st.args.Env(), append([]string{b.opts.Format, plan.createdBy}, plan.extra...)...)
+	key := build.CacheKey(parent, instructionText(c), st.args.Env(), append([]string{b.opts.Format, plan.createdBy}, append(plan.extra, b.envKey()...)...)...)
 	if id, ok := b.cache[key]; ok {
 		if err := b.adopt(ctx, st, id); err == nil {
 			return true, nil
@@ -985,10 +1003,15 @@ func (b *builder) runMounts(ms []*instructions.Mount) ([]specgen.Mount, error) {
 	return out, nil
 }
 
-// runEnv is RUN's environment beyond the image's: the ARGs in scope
-// (the image's ENV wins) and the proxy arguments given.
+// runEnv is RUN's environment beyond the image's: the stage's config's
+// (which has --env before the stage's first step is an image), the ARGs in
+// scope (the config's ENV wins) and the proxy arguments given.
 func (b *builder) runEnv(st *stage) map[string]string {
 	env := map[string]string{}
+	for _, kv := range st.cfg.Config.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
 	have := build.EnvKeys(st.cfg.Config.Env)
 	for _, kv := range st.args.Env() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -1015,6 +1038,8 @@ func (b *builder) run(ctx context.Context, st *stage, argv []string, network str
 		Env:        b.runEnv(st),
 		LogDriver:  monitor.LogDriverNone,
 		Mounts:     append(slices.Clone(b.opts.Mounts), mounts...),
+		GroupAdd:   b.opts.GroupAdd,
+		DNSServers: b.opts.DNSServers, DNSSearch: b.opts.DNSSearch, DNSOptions: b.opts.DNSOptions,
 	}
 	s.Namespaces.Network = network
 	created, err := b.e.ContainerCreate(ctx, s, ContainerCreateOptions{})
@@ -1253,7 +1278,7 @@ func (b *builder) finish(ctx context.Context, st *stage, names []string) (string
 	}
 	progress(b.out, "%s\n", commit)
 	id := st.image
-	if len(b.opts.Labels) > 0 || len(b.opts.Annotations) > 0 {
+	if len(b.opts.Labels) > 0 || len(b.opts.Annotations) > 0 || len(b.opts.Env) > 0 {
 		var err error
 		if id, err = b.finalize(ctx, st); err != nil {
 			return "", err
@@ -1279,7 +1304,8 @@ func (b *builder) finish(ctx context.Context, st *stage, names []string) (string
 }
 
 // finalize adds --label and --annotation values in an image of their own
-// on top of the last step's, cached like a step.
+// on top of the last step's, cached like a step; the stage's config has
+// --env, which a stage of no step has in no image yet.
 func (b *builder) finalize(ctx context.Context, st *stage) (string, error) {
 	var extra []string
 	for _, m := range []map[string]string{b.opts.Labels, b.opts.Annotations} {
@@ -1288,6 +1314,7 @@ func (b *builder) finalize(ctx context.Context, st *stage) (string, error) {
 		}
 		extra = append(extra, "|")
 	}
+	extra = append(extra, b.envKey()...)
 	key := build.CacheKey(st.image, "build --label --annotation", nil, extra...)
 	if id, ok := b.cache[key]; ok {
 		if err := b.adopt(ctx, st, id); err == nil {
@@ -1423,4 +1450,33 @@ func (e *Engine) removeBuildParents(ctx context.Context, img *storage.Image) []R
 		parent = parseBuildMeta(p.Metadata).Parent
 	}
 	return out
+}
+
+// envKey is what --env adds to a cache key: without it, a step right
+// after FROM would find the image an earlier build without that --env made.
+func (b *builder) envKey() []string {
+	if len(b.opts.Env) == 0 {
+		return nil
+	}
+	out := []string{"--env"}
+	for _, k := range slices.Sorted(maps.Keys(b.opts.Env)) {
+		out = append(out, k+"="+b.opts.Env[k])
+	}
+	return out
+}
+
+// checkBuildArch accepts --arch when it names the host's architecture
+// (hostArch, in Go's terms), in Go's or the kernel's spelling: RUN steps
+// of another architecture would need an emulator. Errors wrap
+// define.ErrNotImplemented.
+func checkBuildArch(arch, hostArch string) error {
+	if arch == "" {
+		return nil
+	}
+	kernelNames := map[string]string{"x86_64": "amd64", "aarch64": "arm64", "i386": "386", "i686": "386", "armhf": "arm", "armel": "arm"}
+	if a := firstNonEmpty(kernelNames[arch], arch); a != hostArch {
+		return fmt.Errorf("--arch %s: building for another architecture than the host's (%s) needs an emulator for the RUN steps, which the engine does not use:"+
+			" build on a %s host, or drop --arch (in a quadlet, Arch=): %w", arch, hostArch, arch, define.ErrNotImplemented)
+	}
+	return nil
 }

@@ -52,7 +52,18 @@ type podConfig struct {
 	// Share lists the namespaces the members join, sorted.
 	Share         []string `json:"share"`
 	CreateCommand []string `json:"createCommand,omitempty"`
+	// ExitPolicy is PodExitPolicyStop or PodExitPolicyContinue (also "").
+	ExitPolicy string `json:"exitPolicy,omitempty"`
 }
+
+// What a pod does when its last member exits (pod create --exit-policy).
+const (
+	// PodExitPolicyContinue keeps the infra container running: the
+	// default, as podman's.
+	PodExitPolicyContinue = "continue"
+	// PodExitPolicyStop stops the pod (see stopPodIfDone).
+	PodExitPolicyStop = "stop"
+)
 
 // pod is a pod record with its decoded configuration.
 type pod struct {
@@ -191,6 +202,21 @@ type PodCreateOptions struct {
 	DNSServers []string
 	DNSSearch  []string
 	DNSOptions []string
+	// ShmSize is the size of the /dev/shm the members share (--shm-size;
+	// nil: 64 MiB, 0: no limit). Volumes are mounted in the infra
+	// container, and so in every member (as --volumes-from it), unless a
+	// member mounts the same destination.
+	ShmSize *int64
+	Volumes []specgen.Mount
+	// InfraConmonPidFile receives the pid of the infra container's
+	// monitor (the engine's conmon) each time it starts: a systemd
+	// Type=forking unit follows the pod through it.
+	InfraConmonPidFile string
+	// ExitPolicy is PodExitPolicyContinue (the default when empty) or
+	// PodExitPolicyStop.
+	ExitPolicy string
+	// Replace removes a pod of the same name, with its containers, first.
+	Replace bool
 	// CreateCommand is the command line, kept for inspect.
 	CreateCommand []string
 	// Pull configures pulling InfraImage when it is missing.
@@ -235,6 +261,11 @@ func checkPodOptions(o *PodCreateOptions, share []string) error {
 	if o.Name != "" && !validName.MatchString(o.Name) {
 		return fmt.Errorf("pod name %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: %w", o.Name, define.ErrInvalidArg)
 	}
+	switch o.ExitPolicy {
+	case "", PodExitPolicyContinue, PodExitPolicyStop:
+	default:
+		return fmt.Errorf("--exit-policy %q: use continue or stop: %w", o.ExitPolicy, define.ErrInvalidArg)
+	}
 	if o.NoInfra {
 		if len(o.Share) > 0 {
 			return fmt.Errorf("--share %s needs an infra container to hold the namespaces: drop --infra=false: %w", strings.Join(o.Share, ","), define.ErrInvalidArg)
@@ -242,6 +273,9 @@ func checkPodOptions(o *PodCreateOptions, share []string) error {
 		if o.InfraImage != "" || len(o.InfraCommand) > 0 || o.InfraName != "" || o.Hostname != "" || o.Network != "" ||
 			len(o.Networks)+len(o.Publish)+len(o.HostAdd)+len(o.DNSServers)+len(o.DNSSearch)+len(o.DNSOptions) > 0 {
 			return fmt.Errorf("--infra=false: the infra, hostname, network, -p, --add-host and --dns options configure the infra container: drop them or the --infra=false: %w", define.ErrInvalidArg)
+		}
+		if o.InfraConmonPidFile != "" || o.ShmSize != nil || len(o.Volumes) > 0 {
+			return fmt.Errorf("--infra=false: --infra-conmon-pidfile, --shm-size and --volume need the infra container: drop them or the --infra=false: %w", define.ErrInvalidArg)
 		}
 		return nil
 	}
@@ -257,9 +291,10 @@ func checkPodOptions(o *PodCreateOptions, share []string) error {
 
 // PodCreate creates a pod and, unless opts.NoInfra, its infra container
 // from the pause image (built on first use, see pauseImage) or
-// opts.InfraImage. Nothing is left behind when it fails. Errors wrap
-// define.ErrInvalidArg for bad options, define.ErrPodExists for a taken
-// name, and what ContainerCreate returns for the infra container.
+// opts.InfraImage. With opts.Replace a pod of that name is removed first.
+// Nothing is left behind when it fails. Errors wrap define.ErrInvalidArg
+// for bad options, define.ErrPodExists for a taken name, and what
+// ContainerCreate returns for the infra container.
 func (e *Engine) PodCreate(ctx context.Context, opts PodCreateOptions) (_ *PodCreateReport, retErr error) {
 	share := opts.Share
 	if share == nil && !opts.NoInfra {
@@ -278,7 +313,12 @@ func (e *Engine) PodCreate(ctx context.Context, opts PodCreateOptions) (_ *PodCr
 			return nil, err
 		}
 	}
-	pcfg := podConfig{Hostname: opts.Hostname, Share: append([]string{}, share...), CreateCommand: opts.CreateCommand}
+	if opts.Replace && opts.Name != "" {
+		if err := e.replacePod(ctx, opts.Name); err != nil {
+			return nil, err
+		}
+	}
+	pcfg := podConfig{Hostname: opts.Hostname, Share: append([]string{}, share...), CreateCommand: opts.CreateCommand, ExitPolicy: opts.ExitPolicy}
 	cfg, err := json.Marshal(pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("encode pod config: %w", err)
@@ -316,6 +356,27 @@ func (e *Engine) PodCreate(ctx context.Context, opts PodCreateOptions) (_ *PodCr
 	return rep, nil
 }
 
+// replacePod removes the pod called name, with its containers, for pod
+// create --replace; a name no pod has is fine (an ID that starts with it
+// does not count).
+func (e *Engine) replacePod(ctx context.Context, name string) error {
+	p, err := e.db.Pod(ctx, name)
+	if errors.Is(err, define.ErrNoSuchPod) || (err == nil && p.Name != name) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	reps, err := e.PodRemove(ctx, []string{p.ID}, PodRemoveOptions{Force: true, Ignore: true})
+	if err == nil && len(reps) > 0 {
+		err = reps[0].Err
+	}
+	if err != nil {
+		return fmt.Errorf("--replace: %w", err)
+	}
+	return nil
+}
+
 // freePodName picks a generated name no pod has.
 func (e *Engine) freePodName(ctx context.Context) (string, error) {
 	for range 100 {
@@ -335,6 +396,7 @@ func (e *Engine) createInfra(ctx context.Context, p *pod, opts *PodCreateOptions
 		Name: firstNonEmpty(opts.InfraName, shortID(p.ID)+"-infra"), Image: opts.InfraImage, Pod: p.ID,
 		Namespaces: specgen.Namespaces{Network: opts.Network}, Networks: opts.Networks, PublishPorts: opts.Publish,
 		HostAdd: opts.HostAdd, DNSServers: opts.DNSServers, DNSSearch: opts.DNSSearch, DNSOptions: opts.DNSOptions,
+		ShmSize: opts.ShmSize, Mounts: opts.Volumes,
 	}
 	if s.Image == "" {
 		s.Image = PauseImageName()
@@ -357,7 +419,7 @@ func (e *Engine) createInfra(ctx context.Context, p *pod, opts *PodCreateOptions
 			return "", err
 		}
 	}
-	rep, err := e.ContainerCreate(ctx, s, ContainerCreateOptions{Pull: opts.Pull, infra: true})
+	rep, err := e.ContainerCreate(ctx, s, ContainerCreateOptions{Pull: opts.Pull, ConmonPidFile: opts.InfraConmonPidFile, infra: true})
 	if err != nil {
 		return "", fmt.Errorf("pod %s: infra container: %w", p.Name, err)
 	}

@@ -282,7 +282,7 @@ func (e *Engine) inspectPod(ctx context.Context, name string) (*PodInspect, erro
 		return nil, err
 	}
 	doc := &PodInspect{ID: p.ID, Name: p.Name, Created: p.Created, CreateCommand: p.cfg.CreateCommand,
-		ExitPolicy: "continue", Hostname: p.cfg.Hostname, Labels: p.Labels, CreateInfra: p.InfraID != "",
+		ExitPolicy: firstNonEmpty(p.cfg.ExitPolicy, PodExitPolicyContinue), Hostname: p.cfg.Hostname, Labels: p.Labels, CreateInfra: p.InfraID != "",
 		InfraContainerID: p.InfraID, SharedNamespaces: p.cfg.Share, Containers: []PodInspectMember{}}
 	if doc.Labels == nil {
 		doc.Labels = map[string]string{}

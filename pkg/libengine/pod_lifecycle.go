@@ -198,6 +198,60 @@ func (e *Engine) stopPod(ctx context.Context, p *pod, timeout *uint) error {
 	return nil
 }
 
+// stopPodIfDone applies the exit policy of the pod of c, a container that
+// exited for good (no restart): when the pod's is PodExitPolicyStop and c
+// is a member, and no member is running, paused or created (waiting to
+// start), it stops the pod's infra container, which ends the pod, as
+// podman does (a systemd unit of the pod follows the infra's monitor). A
+// member stopped by `engine stop` counts as exited, as in podman. It takes
+// the pod's lock: the caller holds no container lock. A pod removed
+// meanwhile is no error.
+func (e *Engine) stopPodIfDone(ctx context.Context, c *ctr) error {
+	if c.Pod == "" || c.cfg.Infra || c.State.Status != define.StatusExited {
+		return nil
+	}
+	err := e.withPod(ctx, c.Pod, func(p *pod) error {
+		if p.cfg.ExitPolicy != PodExitPolicyStop || p.InfraID == "" {
+			return nil
+		}
+		members, infra, err := e.podCtrs(ctx, p)
+		if err != nil {
+			return err
+		}
+		// c too: a pod restart may have started it again meanwhile.
+		for _, id := range members {
+			m, err := e.lookupCtr(ctx, id)
+			switch {
+			case errors.Is(err, define.ErrNoSuchContainer):
+				continue
+			case err != nil:
+				return err
+			}
+			if st := e.refreshStale(ctx, m).State.Status; st != define.StatusExited && st != define.StatusRemoving {
+				return nil
+			}
+		}
+		stopped := false
+		if err := e.withCtr(ctx, infra, func(ic *ctr) error {
+			if !ic.running() { // pod stop did it
+				return nil
+			}
+			stopped = true
+			return e.stopLocked(ctx, ic, ic.stopTimeout())
+		}); err != nil {
+			return fmt.Errorf("pod %s: exit policy stop: %w", p.Name, err)
+		}
+		if stopped {
+			e.event(ctx, "pod", "stop", p.ID, p.Name, nil)
+		}
+		return nil
+	})
+	if errors.Is(err, define.ErrNoSuchPod) || errors.Is(err, define.ErrNoSuchContainer) {
+		return nil
+	}
+	return err
+}
+
 // PodRestartOptions configure PodRestart.
 type PodRestartOptions struct {
 	Timeout *uint

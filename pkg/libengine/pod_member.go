@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/engine-oss/engine/pkg/libengine/define"
@@ -24,6 +25,9 @@ type podJoin struct {
 	// hostNet is set when the pod's infra container uses the host's
 	// network, which its members then use too.
 	hostNet bool
+	// infraMounts is set when the infra container has volumes or bind
+	// mounts (pod create --volume), which its members then mount too.
+	infraMounts bool
 }
 
 // joinPod resolves --pod for a container being created: it creates the
@@ -65,6 +69,9 @@ func (e *Engine) joinPod(ctx context.Context, s *specgen.SpecGenerator, infra bo
 		if infra, err = e.lookupCtr(ctx, p.InfraID); err == nil {
 			kind, _ := infra.netMode()
 			j.hostNet = kind == "host"
+			j.infraMounts = slices.ContainsFunc(infra.cfg.Spec.Mounts, func(m specgen.Mount) bool {
+				return m.Type == specgen.MountTypeVolume || m.Type == specgen.MountTypeBind
+			})
 		}
 	}
 	if err == nil {
@@ -119,8 +126,9 @@ func (j *podJoin) check(s *specgen.SpecGenerator) error {
 	return nil
 }
 
-// apply makes the container a member: the pod's ID, and the namespaces
-// the pod shares those of its infra container.
+// apply makes the container a member: the pod's ID, the namespaces the
+// pod shares those of its infra container, and the infra's volumes and
+// bind mounts its own (as --volumes-from, so the member's own mounts win).
 func (j *podJoin) apply(s *specgen.SpecGenerator) {
 	if j == nil {
 		return
@@ -129,6 +137,9 @@ func (j *podJoin) apply(s *specgen.SpecGenerator) {
 	s.Pod = p.ID
 	if j.infra || p.InfraID == "" {
 		return
+	}
+	if j.infraMounts && !slices.Contains(s.VolumesFrom, p.InfraID) {
+		s.VolumesFrom = append(slices.Clone(s.VolumesFrom), p.InfraID)
 	}
 	join := "container:" + p.InfraID
 	if p.shares(ShareNet) {

@@ -187,7 +187,7 @@ func (e *Engine) makePodNamespaces(ctx context.Context, c *ctr, env *specgen.Gen
 	flags := 0
 	if p.shares(ShareIPC) {
 		env.ShmDir = filepath.Join(dir, podShmDir)
-		if err := mountShm(env.ShmDir); err != nil {
+		if err := mountShm(env.ShmDir, c.cfg.Spec.ShmSize); err != nil {
 			return err
 		}
 		flags |= unix.CLONE_NEWIPC
@@ -263,12 +263,19 @@ func (e *Engine) podSpec(ctx context.Context, c *ctr, spec *specs.Spec) {
 	}
 }
 
-// mountShm mounts a tmpfs of the default /dev/shm size on dir.
-func mountShm(dir string) error {
+// mountShm mounts a tmpfs for /dev/shm on dir: of size bytes (the pod's
+// --shm-size; nil is the default 64 MiB, 0 no limit).
+func mountShm(dir string, size *int64) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("pod /dev/shm: %w", err)
 	}
 	opts := fmt.Sprintf("mode=1777,size=%dk", specgen.DefaultShmSize/1024)
+	if size != nil {
+		opts = "mode=1777"
+		if *size > 0 {
+			opts += fmt.Sprintf(",size=%d", *size)
+		}
+	}
 	if err := unix.Mount("shm", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, opts); err != nil {
 		return fmt.Errorf("mount the pod's /dev/shm on %s: %w", dir, err)
 	}

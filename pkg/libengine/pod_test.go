@@ -58,6 +58,12 @@ func TestCheckPodOptions(t *testing.T) {
 		{"no infra", PodCreateOptions{NoInfra: true}, nil, true},
 		{"no infra sharing", PodCreateOptions{NoInfra: true, Share: []string{"ipc"}}, []string{"ipc"}, false},
 		{"no infra with ports", PodCreateOptions{NoInfra: true, Publish: []string{"80"}}, nil, false},
+		{"exit policy stop", PodCreateOptions{ExitPolicy: PodExitPolicyStop}, DefaultPodShare, true},
+		{"exit policy continue", PodCreateOptions{ExitPolicy: PodExitPolicyContinue}, DefaultPodShare, true},
+		{"unknown exit policy", PodCreateOptions{ExitPolicy: "restart"}, DefaultPodShare, false},
+		{"no infra with pid file", PodCreateOptions{NoInfra: true, InfraConmonPidFile: "/run/p.pid"}, nil, false},
+		{"no infra with volume", PodCreateOptions{NoInfra: true, Volumes: []specgen.Mount{{Type: "bind", Source: "/srv", Destination: "/srv"}}}, nil, false},
+		{"no infra with shm size", PodCreateOptions{NoInfra: true, ShmSize: new(int64)}, nil, false},
 	} {
 		err := checkPodOptions(&tc.opts, tc.share)
 		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, define.ErrInvalidArg)) {
@@ -105,11 +111,21 @@ func TestPodJoin(t *testing.T) {
 	if got := c.infraOf(); got != "infra1" {
 		t.Errorf("infraOf = %q", got)
 	}
+	if len(s.VolumesFrom) > 0 {
+		t.Errorf("a pod without volumes: member --volumes-from %q", s.VolumesFrom)
+	}
 	j.hostNet = true
 	s = &specgen.SpecGenerator{}
 	j.apply(s)
 	if s.Namespaces.Network != "host" {
 		t.Errorf("a pod on the host's network: member network %q", s.Namespaces.Network)
+	}
+	// The infra's volumes (pod create -v) are every member's.
+	j.infraMounts = true
+	s = &specgen.SpecGenerator{VolumesFrom: []string{"other"}}
+	j.apply(s)
+	if !slices.Equal(s.VolumesFrom, []string{"other", "infra1"}) {
+		t.Errorf("a pod with volumes: member --volumes-from %q, want other and the infra", s.VolumesFrom)
 	}
 }
 

@@ -48,6 +48,9 @@ type Network struct {
 	// Options are driver options: "mtu" only.
 	Options     map[string]string `json:"options,omitempty"`
 	IPAMOptions map[string]string `json:"ipam_options,omitempty"`
+	// DNSServers are the name servers of the containers on the network
+	// that set none of their own (network create --dns).
+	DNSServers []string `json:"network_dns_servers,omitempty"`
 }
 
 // Subnet is one address range of a network. Gateway is the bridge's
@@ -85,7 +88,18 @@ type CreateOptions struct {
 	DisableDNS bool
 	Labels     map[string]string
 	Options    map[string]string
+	// DNSServers are the containers' name servers (see Network.DNSServers).
+	DNSServers []string
+	// IPAMDriver is "" or IPAMHostLocal: the engine hands out the
+	// addresses itself.
+	IPAMDriver string
+	// Interface names the bridge; empty derives a name from the ID.
+	Interface string
 }
+
+// IPAMHostLocal is the only IPAM driver: addresses leased from the
+// network's subnets by the engine (podman's host-local).
+const IPAMHostLocal = "host-local"
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
@@ -103,7 +117,7 @@ func DefaultNetwork(name, iface string, subnet netip.Prefix) *Network {
 	return &Network{
 		Name: name, ID: hex.EncodeToString(sum[:]), Driver: DriverBridge, Interface: iface,
 		Subnets:     []Subnet{{Subnet: subnet, Gateway: subnet.Addr().Next()}},
-		IPAMOptions: map[string]string{"driver": "host-local"},
+		IPAMOptions: map[string]string{"driver": IPAMHostLocal},
 	}
 }
 
@@ -118,9 +132,26 @@ func invalid(format string, args ...any) error {
 // define.ErrNetworkExists for a taken name.
 func New(opts CreateOptions, existing []*Network, hostRoutes []HostRoute) (*Network, error) {
 	n := &Network{Name: opts.Name, Driver: DriverBridge, Internal: opts.Internal, DNSEnabled: !opts.DisableDNS,
-		IPv6Enabled: opts.IPv6, Created: time.Now(), IPAMOptions: map[string]string{"driver": "host-local"}}
+		IPv6Enabled: opts.IPv6, Created: time.Now(), IPAMOptions: map[string]string{"driver": IPAMHostLocal}}
 	if opts.Driver != "" && opts.Driver != DriverBridge {
 		return nil, invalid("--driver %s: only the bridge driver is supported", opts.Driver)
+	}
+	switch opts.IPAMDriver {
+	case "", IPAMHostLocal:
+	case "dhcp", "none":
+		return nil, fmt.Errorf("--ipam-driver %s: only host-local is supported, the engine leasing the addresses of the network's subnets itself: drop --ipam-driver (in a quadlet, IPAMDriver=): %w",
+			opts.IPAMDriver, define.ErrNotImplemented)
+	default:
+		return nil, invalid("--ipam-driver %q: unknown driver: use host-local", opts.IPAMDriver)
+	}
+	for _, d := range opts.DNSServers {
+		if _, err := netip.ParseAddr(d); err != nil {
+			return nil, invalid("--dns %q: not an IP address", d)
+		}
+	}
+	n.DNSServers = slices.Clone(opts.DNSServers)
+	if err := checkInterface(opts.Interface, existing); err != nil {
+		return nil, err
 	}
 	if n.Name == "" {
 		for i := 1; ; i++ {
@@ -202,8 +233,29 @@ func New(opts CreateOptions, existing []*Network, hostRoutes []HostRoute) (*Netw
 	var id [32]byte
 	_, _ = rand.Read(id[:])
 	n.ID = hex.EncodeToString(id[:])
-	n.Interface = "engine" + n.ID[:9]
+	n.Interface = opts.Interface
+	if n.Interface == "" {
+		n.Interface = "engine" + n.ID[:9]
+	}
 	return n, nil
+}
+
+// checkInterface checks --interface-name: a Linux interface name (at most
+// 15 bytes, no '/', ':' or white space) that no other network's bridge
+// has.
+func checkInterface(name string, existing []*Network) error {
+	if name == "" {
+		return nil
+	}
+	if len(name) > 15 || name == "." || name == ".." || strings.ContainsAny(name, "/: \t\n") {
+		return invalid("--interface-name %q: not a network interface name: use at most 15 letters, digits, '-', '_' or '.'", name)
+	}
+	for _, e := range existing {
+		if e.Interface == name {
+			return invalid("--interface-name %s: network %s already uses that bridge: pick another name", name, e.Name)
+		}
+	}
+	return nil
 }
 
 func parseSubnet(s string) (netip.Prefix, error) {

@@ -12,7 +12,7 @@ import (
 
 func TestNew(t *testing.T) {
 	t.Parallel()
-	existing := []*Network{{Name: "used", Subnets: []Subnet{{Subnet: netip.MustParsePrefix("10.89.0.0/24")}}}}
+	existing := []*Network{{Name: "used", Interface: "usedbr0", Subnets: []Subnet{{Subnet: netip.MustParsePrefix("10.89.0.0/24")}}}}
 	routes := []HostRoute{{Prefix: netip.MustParsePrefix("10.89.1.0/24"), Device: "eth9"}, {Prefix: netip.MustParsePrefix("0.0.0.0/0"), Device: "eth0"}}
 	for _, tc := range []struct {
 		name   string
@@ -20,6 +20,8 @@ func TestNew(t *testing.T) {
 		subnet string
 		gw     string
 		lease  string
+		iface  string // the bridge's name, when the test sets it
+		dns    string
 		err    error
 		say    string
 	}{
@@ -36,6 +38,14 @@ func TestNew(t *testing.T) {
 		{name: "taken name", opts: CreateOptions{Name: "used"}, err: define.ErrNetworkExists},
 		{name: "bad mtu", opts: CreateOptions{Name: "a", Options: map[string]string{"mtu": "9"}}, err: define.ErrInvalidArg, say: "mtu"},
 		{name: "driver", opts: CreateOptions{Name: "a", Driver: "macvlan"}, err: define.ErrInvalidArg, say: "bridge"},
+		{name: "interface and dns", opts: CreateOptions{Name: "a", Interface: "appbr0", DNSServers: []string{"1.1.1.1", "fd00::53"}, IPAMDriver: IPAMHostLocal},
+			subnet: "10.89.2.0/24", gw: "10.89.2.1", iface: "appbr0", dns: "1.1.1.1 fd00::53"},
+		{name: "interface taken", opts: CreateOptions{Name: "a", Interface: "usedbr0"}, err: define.ErrInvalidArg, say: "network used already uses"},
+		{name: "interface too long", opts: CreateOptions{Name: "a", Interface: "a-very-long-bridge"}, err: define.ErrInvalidArg, say: "at most 15"},
+		{name: "interface with slash", opts: CreateOptions{Name: "a", Interface: "br/0"}, err: define.ErrInvalidArg, say: "--interface-name"},
+		{name: "bad dns", opts: CreateOptions{Name: "a", DNSServers: []string{"dns.example"}}, err: define.ErrInvalidArg, say: "--dns \"dns.example\""},
+		{name: "dhcp", opts: CreateOptions{Name: "a", IPAMDriver: "dhcp"}, err: define.ErrNotImplemented, say: "only host-local"},
+		{name: "unknown ipam", opts: CreateOptions{Name: "a", IPAMDriver: "magic"}, err: define.ErrInvalidArg, say: "host-local"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -56,6 +66,9 @@ func TestNew(t *testing.T) {
 			}
 			if s.Subnet.String() != tc.subnet || s.Gateway.String() != tc.gw || lease != tc.lease || len(n.Interface) > 15 || !n.DNSEnabled {
 				t.Errorf("got %+v (lease %s), want %s gw %s lease %q", n, lease, tc.subnet, tc.gw, tc.lease)
+			}
+			if (tc.iface != "" && n.Interface != tc.iface) || strings.Join(n.DNSServers, " ") != tc.dns {
+				t.Errorf("bridge %s, DNS servers %q: want %s, %q", n.Interface, n.DNSServers, tc.iface, tc.dns)
 			}
 		})
 	}

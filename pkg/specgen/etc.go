@@ -28,7 +28,8 @@ const (
 // by file name, for the caller to write there before the container starts:
 // the hostname; /etc/hosts from the image's (the host's with --network
 // host) with RenderHosts; /etc/resolv.conf from the host's with
-// RenderResolvConf; and, when the container runs as a UID the image's
+// RenderResolvConf (the networks' name servers replacing the host's when
+// the spec has none); and, when the container runs as a UID the image's
 // passwd lacks, that passwd with PasswdEntry's line. It uses the same
 // effective user, working directory and hostname as Generate. Errors wrap
 // define.ErrInvalidArg.
@@ -50,10 +51,14 @@ func RunDirFiles(s *SpecGenerator, img imgspec.ImageConfig, env GenerateEnv) (ma
 	if err != nil {
 		return nil, err
 	}
+	dns := s.DNSServers
+	if len(dns) == 0 {
+		dns = env.NetworkDNSServers
+	}
 	files := map[string][]byte{
 		HostnameFile:   []byte(hostname + "\n"),
 		HostsFile:      hosts,
-		ResolvConfFile: RenderResolvConf(env.HostResolvConf, s.DNSServers, s.DNSSearch, s.DNSOptions, hostNetwork),
+		ResolvConfFile: RenderResolvConf(env.HostResolvConf, dns, s.DNSSearch, s.DNSOptions, hostNetwork),
 	}
 	_, user := effectiveUser(s, img, env)
 	entry, err := PasswdEntry(env.EtcPasswd, env.EtcGroup, user, effectiveWorkDir(s, img))

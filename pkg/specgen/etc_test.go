@@ -175,6 +175,20 @@ func TestRunDirFiles(t *testing.T) {
 		t.Errorf("RunDirFiles with host namespaces:\n got %q\nwant %q", got, want)
 	}
 
+	// The networks' name servers replace the host's, the container's own
+	// replace both.
+	netEnv := env
+	netEnv.NetworkDNSServers = []string{"10.1.1.1"}
+	for s, want := range map[*SpecGenerator]string{
+		{}:                                 "nameserver 10.1.1.1\n",
+		{DNSServers: []string{"10.2.2.2"}}: "nameserver 10.2.2.2\n",
+	} {
+		files, err = RunDirFiles(s, img, netEnv)
+		if err != nil || string(files[ResolvConfFile]) != want {
+			t.Errorf("resolv.conf with --dns %q on a network with DNS servers: %q, %v; want %q", s.DNSServers, files[ResolvConfFile], err, want)
+		}
+	}
+
 	_, err = RunDirFiles(&SpecGenerator{User: "4242:nosuch"}, img, env)
 	wantErr(t, err, define.ErrInvalidArg, "nosuch")
 }

@@ -90,6 +90,10 @@ type GenerateEnv struct {
 	// HostGateway is the host's address as the container reaches it, which
 	// /etc/hosts names host.containers.internal; empty adds no entry.
 	HostGateway string
+	// NetworkDNSServers are the name servers of the container's networks
+	// (network create --dns), which RunDirFiles uses instead of the host's
+	// when the spec sets no DNSServers.
+	NetworkDNSServers []string
 	// JoinPaths are namespace files (such as /proc/PID/ns/ipc) to join, by
 	// type: required for each "container:ID" mode of Namespaces (the
 	// files of that container's), and joined instead of a new namespace

@@ -56,6 +56,7 @@ type podDoc struct {
 	ID               string `json:"Id"`
 	Name             string
 	State            string
+	ExitPolicy       string
 	Hostname         string
 	Labels           map[string]string
 	InfraContainerID string

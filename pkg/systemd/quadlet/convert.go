@@ -32,6 +32,10 @@ type conv struct {
 func (g *generator) convert(q *quadlet) (*Unit, []error) {
 	c := &conv{g: g, q: q, sec: q.section(), out: &systemd.File{}}
 	c.unit, c.svc = c.out.Ensure("Unit"), c.out.Ensure("Service")
+	if q.kind == kubeKind {
+		c.kube()
+		return nil, c.errs
+	}
 	c.checkKeys(c.sec, q.kind.keys)
 	c.checkKeys(q.file.Section("Quadlet"), quadletKeys)
 	c.initUnit()
@@ -44,8 +48,6 @@ func (g *generator) convert(q *quadlet) (*Unit, []error) {
 		c.network()
 	case podKind:
 		c.pod()
-	case kubeKind:
-		c.kube()
 	case imageKind:
 		c.imagePull()
 	case buildKind:

@@ -185,19 +185,9 @@ var podKind = &kind{ext: ".pod", section: "Pod", suffix: "-pod", keys: withCommo
 	key{name: "HostName", flag: "--hostname"},
 )}
 
-var kubeKind = &kind{ext: ".kube", section: "Kube", keys: withCommon(
-	key{name: "Yaml"},
-	key{name: "ConfigMap", typ: words},
-	key{name: "AutoUpdate", typ: words},
-	key{name: "Network"},
-	key{name: "SetWorkingDirectory", check: oneOf("yaml", "unit")},
-	key{name: "KubeDownForce", typ: boolean, check: checkBool},
-	key{name: "ExitCodePropagation", flag: "--service-exit-code-propagation", check: oneOf("all", "any", "none")},
-	key{name: "LogDriver", flag: "--log-driver"},
-	key{name: "LogOpt", flag: "--log-opt", typ: words},
-	key{name: "UserNS", flag: "--userns"},
-	key{name: "PublishPort", flag: "--publish", typ: list, check: checkPublishPort},
-)}
+// kubeKind is recognized only to be refused: the engine has no kube play
+// (see conv.kube).
+var kubeKind = &kind{ext: ".kube", section: "Kube"}
 
 var imageKind = &kind{ext: ".image", section: "Image", suffix: "-image", keys: withCommon(
 	key{name: "Image"},

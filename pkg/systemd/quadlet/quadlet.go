@@ -1,8 +1,9 @@
 // Package quadlet turns quadlet files (.container, .volume, .network, .pod,
-// .kube, .image, .build: podman-systemd.unit(5)) into systemd service units
-// whose commands run the engine. It is the systemd generator's whole work,
-// so it imports only the standard library and pkg/systemd: systemd runs the
-// generator at every boot and daemon-reload.
+// .image, .build: podman-systemd.unit(5)) into systemd service units whose
+// commands run the engine; .kube files are refused, as the engine has no
+// kube play. It is the systemd generator's whole work, so it imports only
+// the standard library and pkg/systemd: systemd runs the generator at
+// every boot and daemon-reload.
 package quadlet
 
 import (

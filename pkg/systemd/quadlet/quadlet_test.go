@@ -378,29 +378,6 @@ WantedBy=multi-user.target
 			argv: map[string][]string{"ExecStart": append(runArgs[:len(runArgs):len(runArgs)], "localhost/web:latest")},
 		},
 		{
-			name: "kube",
-			files: map[string]string{
-				"stack.kube":      "[Kube]\nYaml=stack.yaml\nConfigMap=cm.yaml /etc/cm2.yaml\nAutoUpdate=registry web/local\nNetwork=kubenet.network\nPublishPort=8000:80\nKubeDownForce=true\nSetWorkingDirectory=yaml\nLogDriver=journald\nExitCodePropagation=any\n",
-				"kubenet.network": "[Network]\n",
-			},
-			unit: "stack.service",
-			want: map[string][]string{
-				"Service.Type":             {"notify"},
-				"Service.NotifyAccess":     {"all"},
-				"Service.KillMode":         {"mixed"},
-				"Service.WorkingDirectory": {"@DIR@"},
-				"Service.Environment":      {"PODMAN_SYSTEMD_UNIT=%n", "ENGINE_SYSTEMD_UNIT=%n"},
-				"Unit.Requires":            {"kubenet-network.service"},
-			},
-			argv: map[string][]string{
-				"ExecStart": B("kube", "play", "--replace", "--service-container=true", "--service-exit-code-propagation=any",
-					"--log-driver=journald", "--publish=8000:80", "--network=systemd-kubenet",
-					"--annotation=io.containers.autoupdate=registry", "--annotation=io.containers.autoupdate/web=local",
-					"--configmap=@DIR@/cm.yaml", "--configmap=/etc/cm2.yaml", "@DIR@/stack.yaml"),
-				"ExecStopPost": B("kube", "down", "--force", "@DIR@/stack.yaml"),
-			},
-		},
-		{
 			name:  "oneshot container for a user: no notify, no network-online",
 			files: map[string]string{"task.container": "[Container]\nImage=busybox\nExec=true\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"},
 			user:  true,
@@ -543,7 +520,7 @@ func TestGenerateErrors(t *testing.T) {
 		"dep.container":              "[Unit]\nAfter=nothere.container\n[Container]\nImage=a\n",
 		"pod.container":              "[Container]\nImage=a\nPod=mypod\n",
 		"nofile.build":               "[Build]\nImageTag=x\n",
-		"noyaml.kube":                "[Kube]\n",
+		"stack.kube":                 "[Kube]\nYaml=stack.yaml\n",
 	}
 	dir, res := generateTree(t, files, false)
 	want := []string{
@@ -556,11 +533,11 @@ func TestGenerateErrors(t *testing.T) {
 		`@DIR@/nofile.build: section [Build] does not say where to build: add SetWorkingDirectory= (unit, file, a path or a URL) or File= with an absolute path`,
 		`@DIR@/noimage.container: no Image= in section [Container]: add Image=IMAGE (or Rootfs=PATH)`,
 		`@DIR@/notify.container:3: invalid Notify=maybe: want true, false or healthy`,
-		`@DIR@/noyaml.kube: no Yaml= in section [Kube]: add Yaml=PATH of the Kubernetes YAML file`,
 		`@DIR@/pod.container:3: Pod=mypod: name a .pod quadlet file, e.g. Pod=web.pod`,
 		`@DIR@/port.container:3: invalid PublishPort=abc: want [[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL], e.g. 8080:80 or 127.0.0.1:8080:80/tcp`,
 		`@DIR@/port.container:4: invalid PublishPort=1.2.3.4:80: want [[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL], e.g. 8080:80 or 127.0.0.1:8080:80/tcp`,
 		`@DIR@/quote.container:3: invalid Exec=sh -c "unbalanced: unbalanced quotes`,
+		`@DIR@/stack.kube: .kube files are not supported: the engine has no kube play: write a .pod file and a .container file for each container of the YAML instead`,
 		`@DIR@/type.container:4: Type=simple is not supported for a .container file: leave Type= out (notify) or set Type=oneshot`,
 		`@DIR@/unknown.container:3: unknown key "Foo" in section [Container]`,
 		`@DIR@/unknown.container:4: unknown key "image" in section [Container]: did you mean "Image"?`,

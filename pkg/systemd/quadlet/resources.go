@@ -94,54 +94,9 @@ func (c *conv) network() {
 	c.oneshot(true)
 }
 
-// kube converts a .kube file: the service plays the YAML with a service
-// container as the main process and tears it down when stopped.
+// kube refuses a .kube file: the engine cannot play Kubernetes YAML.
 func (c *conv) kube() {
-	yaml, ok := c.sec.Lookup("Yaml")
-	if !ok || yaml.Value == "" {
-		c.failFile("no Yaml= in section [Kube]: add Yaml=PATH of the Kubernetes YAML file")
-	}
-	path := absPath(c.q, yaml.Value)
-	c.setUnitEnv()
-	c.killMode()
-	if c.serviceType() != "oneshot" {
-		c.svc.Set("Type", "notify")
-		c.svc.Set("NotifyAccess", "all")
-	}
-	c.svc.Default("SyslogIdentifier", "%N")
-
-	args := c.flags(c.cmd("kube", "play", "--replace", "--service-container=true"))
-	args = c.networks(args)
-	for _, u := range c.words("AutoUpdate") {
-		if ctr, how, ok := strings.Cut(u, "/"); ok {
-			args = append(args, "--annotation=io.containers.autoupdate/"+ctr+"="+how)
-		} else {
-			args = append(args, "--annotation=io.containers.autoupdate="+u)
-		}
-	}
-	for _, m := range c.words("ConfigMap") {
-		args = append(args, "--configmap="+absPath(c.q, m))
-	}
-	args = append(args, c.engineArgs()...)
-	c.exec("ExecStart", append(args, path))
-
-	down := c.cmd("kube", "down")
-	if v := c.sec.Value("KubeDownForce"); v != "" {
-		if force, _ := parseBool(v); force {
-			down = append(down, "--force")
-		} else {
-			down = append(down, "--force=false")
-		}
-	}
-	// ExecStopPost also cleans up after a failed start.
-	c.exec("ExecStopPost", append(down, path))
-
-	switch c.sec.Value("SetWorkingDirectory") {
-	case "yaml":
-		c.svc.Default("WorkingDirectory", filepath.Dir(path))
-	case "unit":
-		c.svc.Default("WorkingDirectory", filepath.Dir(c.q.path))
-	}
+	c.failFile(".kube files are not supported: the engine has no kube play: write a .pod file and a .container file for each container of the YAML instead")
 }
 
 // imagePull converts a .image file into a oneshot service that pulls the image.

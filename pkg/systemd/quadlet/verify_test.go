@@ -43,7 +43,6 @@ WantedBy=multi-user.target default.target
 	"app.pod":                     "[Pod]\nPublishPort=9090:90\n",
 	"db.image":                    "[Image]\nImage=docker.io/library/postgres:16\n",
 	"site.build":                  "[Build]\nImageTag=localhost/site\nSetWorkingDirectory=unit\n",
-	"stack.kube":                  "[Kube]\nYaml=stack.yaml\nSetWorkingDirectory=yaml\n",
 	"job@.container":              "[Container]\nImage=site.build\nExec=run %i\n[Service]\nType=oneshot\n[Install]\nWantedBy=default.target\nDefaultInstance=daily\n",
 }
 

@@ -108,7 +108,7 @@ func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool, andThen
 	}
 	deleted := e.deleteRuntimeState(ctx, c)
 	defer deleted()
-	if _, err := e.store.Unmount(c.ID, true); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if _, err := e.store.Unmount(c.ID, false); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		logrus.Warnf("unmount root filesystem of %s: %v", c.Name, err)
 	}
 	e.unmountCtrVolumes(ctx, c)

@@ -93,8 +93,9 @@ type MountReport struct {
 }
 
 // ContainerMount mounts each container's root filesystem and returns where.
-// A mount lasts until ContainerUnmount (or the container's stop, which
-// unmounts it); mounting again counts, as the store does.
+// A mount lasts until ContainerUnmount, across the container's runs (each
+// run mounts and unmounts once more); mounting again counts, as the store
+// does.
 func (e *Engine) ContainerMount(ctx context.Context, names []string) ([]MountReport, error) {
 	paths := map[string]string{}
 	reps, err := e.eachCtr(ctx, names, false, false, func(c *ctr) error {

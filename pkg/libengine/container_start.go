@@ -78,7 +78,7 @@ func (e *Engine) startLocked(ctx context.Context, c *ctr, streams *monitor.Attac
 	defer func() {
 		if retErr != nil {
 			_ = rt.Delete(context.WithoutCancel(ctx), c.ID, true)
-			if _, err := e.store.Unmount(c.ID, true); err != nil {
+			if _, err := e.store.Unmount(c.ID, false); err != nil {
 				logrus.Warnf("unmount %s after failed start: %v", c.Name, err)
 			}
 			st := c.State

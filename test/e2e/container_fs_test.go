@@ -124,6 +124,20 @@ func TestMountUnmount(t *testing.T) {
 		t.Fatalf("mount lists %q after unmount -a -f", out)
 	}
 
+	// A mount of the user's outlives a run of the container.
+	mnt = strings.TrimSpace(e.Must("mount", name))
+	e.Must("start", "-a", name)
+	if got := readHostFile(t, filepath.Join(mnt, "file")); got != "mounted\n" {
+		t.Fatalf("after a run, %s/file holds %q: the user's mount went with the run's", mnt, got)
+	}
+	if out := e.Must("mount"); !strings.Contains(out, id[:12]) {
+		t.Fatalf("mount no longer lists %s after a run: %q", name, out)
+	}
+	e.Must("unmount", name)
+	if out := e.Must("mount"); out != "" {
+		t.Fatalf("mount lists %q after the run and one unmount", out)
+	}
+
 	// A running container is mounted by its runtime, which keeps it.
 	run := runningCtr(t, e, img)
 	if out := e.Must("mount"); !strings.Contains(out, "  ") {

@@ -10,8 +10,10 @@ import (
 
 // HistoryEntry is one step of an image's history, newest first.
 type HistoryEntry struct {
-	// ID is the ID of a local image whose top layer this step made, each
-	// image given once, or "<missing>" as podman and docker print it.
+	// ID is the ID of the local image this step made: for a build's steps
+	// the image or kept step image built by it, for others an image whose
+	// top layer the step made, each image given once; else "<missing>",
+	// as podman and docker print it.
 	ID        string    `json:"id"`
 	Created   time.Time `json:"created"`
 	CreatedBy string    `json:"CreatedBy"`
@@ -43,6 +45,10 @@ func (e *Engine) ImageHistory(ctx context.Context, name string) ([]HistoryEntry,
 		steps = layerSteps(snap, img)
 	}
 	used := map[string]bool{}
+	byStep := e.buildStepImages(ctx, img, len(steps))
+	for _, id := range byStep {
+		used[id] = true
+	}
 	layer := snap.layers[img.TopLayer]
 	out := make([]HistoryEntry, 0, len(steps))
 	for i := len(steps) - 1; i >= 0; i-- {
@@ -51,10 +57,14 @@ func (e *Engine) ImageHistory(ctx context.Context, name string) ([]HistoryEntry,
 		if h.Created != nil {
 			entry.Created = *h.Created
 		}
-		if layer != nil {
+		if id, ok := byStep[i]; ok {
+			entry.ID = id
+		} else if layer != nil {
 			if id := imageOfLayer(snap, img, layer.ID, used); id != "" {
 				entry.ID = id
 			}
+		}
+		if layer != nil {
 			if !h.EmptyLayer {
 				if entry.Size, err = e.layerSize(layer); err != nil {
 					return nil, err
@@ -65,6 +75,34 @@ func (e *Engine) ImageHistory(ctx context.Context, name string) ([]HistoryEntry,
 		out = append(out, entry)
 	}
 	return out, nil
+}
+
+// buildStepImages maps steps of img's history (oldest first, n of them)
+// to the images that ended with them: img and, down the chain of images a
+// build made each from (its kept step images, then the FROM image), each
+// image to the step its own history ends with, the newest image of a step
+// winning (a build's label image adds none of its own).
+func (e *Engine) buildStepImages(ctx context.Context, img *storage.Image, n int) map[int]string {
+	out := map[int]string{}
+	for cur := img; cur != nil; {
+		cfg, err := e.readImageConfig(ctx, cur)
+		if err != nil {
+			break
+		}
+		if i := len(cfg.History) - 1; i >= 0 && i < n {
+			if _, ok := out[i]; !ok {
+				out[i] = cur.ID
+			}
+		}
+		parent := parseBuildMeta(cur.Metadata).Parent
+		if parent == "" {
+			break
+		}
+		if cur, err = e.store.Image(parent); err != nil {
+			break
+		}
+	}
+	return out
 }
 
 // imageOfLayer returns the first image not yet used whose top layer is

@@ -54,3 +54,34 @@ func TestHistory(t *testing.T) {
 	}
 	e.MustFail(125, "history", "nosuch")
 }
+
+// TestHistoryOfBuild: every step of a build is named by the image it made,
+// config-only steps too, and the FROM image names its own newest step.
+func TestHistoryOfBuild(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	e := newEngine(t)
+	ref, baseID := pulledImage(t, e, "base", testimage.Options{Layers: 2})
+	dir := buildContext(t, map[string]string{
+		"Containerfile": "FROM " + ref + "\nRUN echo a > /a\nENV X=1\nLABEL y=2\nRUN echo b > /b\n",
+	})
+	name := uniqueName(t) + ":built"
+	id := strings.TrimSpace(e.Must("build", "-q", "--label", "extra=1", "-t", name, dir))
+	ids := strings.Fields(e.Must("history", "-q", "--no-trunc", name))
+	if len(ids) != 6 {
+		t.Fatalf("history -q lists %d steps, want 4 of the build and 2 of the base: %q", len(ids), ids)
+	}
+	seen := map[string]bool{}
+	for i, s := range ids[:4] {
+		if s == "<missing>" || seen[s] {
+			t.Errorf("step %d of the build is %q: want an image of its own (all: %q)", i, s, ids)
+		}
+		seen[s] = true
+	}
+	if ids[0] != id {
+		t.Errorf("newest step is %s, want the built image %s", ids[0], id)
+	}
+	if ids[4] != baseID || ids[5] != "<missing>" {
+		t.Errorf("the base image's newest step is %s, want %s (all: %q)", ids[4], baseID, ids)
+	}
+}

@@ -174,8 +174,15 @@ type Forward struct {
 
 // Reload puts back the firewall rules of the networks whose bridge exists
 // and of the published ports, as after `nft flush ruleset`: rules already
-// there are replaced, not doubled.
+// there are replaced, not doubled. It takes the locks of the networks and
+// of the ports: a container starting meanwhile on one of the networks
+// replaces the same rules, and the batch would name rules gone by then.
 func (m *Manager) Reload(nets []*Network, fwds []Forward) error {
+	release, err := m.Lock(nets, true)
+	if err != nil {
+		return err
+	}
+	defer release()
 	f, err := openFirewall(m.NetNS)
 	if err != nil {
 		return err

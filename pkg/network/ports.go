@@ -176,23 +176,38 @@ type Forward struct {
 // and of the published ports, as after `nft flush ruleset`: rules already
 // there are replaced, not doubled. It takes the locks of the networks and
 // of the ports: a container starting meanwhile on one of the networks
-// replaces the same rules, and the batch would name rules gone by then.
+// replaces the same rules. A batch that still names a rule someone else
+// removed between listing and committing (ENOENT) is made again.
 func (m *Manager) Reload(nets []*Network, fwds []Forward) error {
 	release, err := m.Lock(nets, true)
 	if err != nil {
 		return err
 	}
 	defer release()
+	for attempt := 0; ; attempt++ {
+		err := m.reload(nets, fwds)
+		if err == nil || !errors.Is(err, syscall.ENOENT) || attempt == 2 {
+			return err
+		}
+	}
+}
+
+func (m *Manager) reload(nets []*Network, fwds []Forward) error {
 	f, err := openFirewall(m.NetNS)
 	if err != nil {
 		return err
 	}
 	defer f.close()
+	queued := map[string]bool{}
 	for _, n := range nets {
-		if m.BridgeExists(n) {
-			if err := f.queueNetwork(n); err != nil {
-				return err
-			}
+		// Networks may share a bridge: its rules are queued once, as a
+		// second deletion of the same rules would fail the batch.
+		if queued[n.Interface] || !m.BridgeExists(n) {
+			continue
+		}
+		queued[n.Interface] = true
+		if err := f.queueNetwork(n); err != nil {
+			return err
 		}
 	}
 	for _, fw := range fwds {

@@ -31,8 +31,14 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 		Short: "Run a process in a running container",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := monitor.ParseDetachKeys(detachKeys); err != nil {
-				return fmt.Errorf("--detach-keys %q: %w: %w", detachKeys, err, define.ErrInvalidArg)
+			// Asking for keys that would do nothing is refused; "" (no
+			// detaching) is what an exec session has anyway.
+			if cmd.Flags().Changed("detach-keys") && detachKeys != "" {
+				if _, err := monitor.ParseDetachKeys(detachKeys); err != nil {
+					return fmt.Errorf("--detach-keys %q: %w: %w", detachKeys, err, define.ErrInvalidArg)
+				}
+				return fmt.Errorf("--detach-keys %q: an exec session cannot be detached from: drop the flag or pass --detach-keys \"\" (run the command with --detach to leave it running): %w",
+					detachKeys, define.ErrInvalidArg)
 			}
 			opts.Cmd = args[1:]
 			opts.Env = map[string]string{}
@@ -87,7 +93,7 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 	fl := cmd.Flags()
 	fl.SetInterspersed(false) // flags after the container belong to the command
 	fl.BoolVarP(&opts.Detach, "detach", "d", false, "run the command in the background")
-	fl.StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "accepted for podman compatibility: an exec session cannot be detached from")
+	fl.StringVar(&detachKeys, "detach-keys", "", `only "" is accepted: an exec session cannot be detached from`)
 	fl.StringArrayVarP(&env, "env", "e", nil, "set an environment variable (KEY=VALUE, KEY, PREFIX*)")
 	fl.StringArrayVar(&envFiles, "env-file", nil, "read environment variables from a file")
 	fl.BoolVarP(&interactive, "interactive", "i", false, "keep standard input open and pass it to the command")

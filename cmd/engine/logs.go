@@ -7,23 +7,20 @@ import (
 
 	"github.com/engine-oss/engine/pkg/libengine"
 	"github.com/engine-oss/engine/pkg/libengine/define"
+	"github.com/engine-oss/engine/pkg/libengine/monitor"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newLogsCommand(g *globalOptions) *cobra.Command {
-	var since, until string
+	var lf logsFlags
 	opts := libengine.ContainerLogsOptions{}
 	cmd := &cobra.Command{
 		Use:   "logs [options] CONTAINER [CONTAINER...]",
 		Short: "Fetch the logs of one or more containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			now := time.Now()
-			var err error
-			if opts.Since, err = parseTimeFlag("--since", since, now); err != nil {
-				return err
-			}
-			if opts.Until, err = parseTimeFlag("--until", until, now); err != nil {
+			if err := lf.apply(&opts.LogReadOptions); err != nil {
 				return err
 			}
 			opts.Stdout, opts.Stderr = cmd.OutOrStdout(), os.Stderr
@@ -32,13 +29,32 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 			})
 		},
 	}
-	fl := cmd.Flags()
-	fl.BoolVarP(&opts.Follow, "follow", "f", false, "follow the log output")
-	fl.IntVar(&opts.Tail, "tail", -1, "output the last N lines (-1 for all)")
-	fl.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "show timestamps")
-	fl.StringVar(&since, "since", "", "show logs since TIMESTAMP (RFC 3339, Unix time, or a duration such as 10m)")
-	fl.StringVar(&until, "until", "", "show logs until TIMESTAMP (RFC 3339, Unix time, or a duration such as 10m)")
+	lf.add(cmd.Flags(), &opts.LogReadOptions, "output the last N lines (-1 for all)")
 	return cmd
+}
+
+// logsFlags are the flags logs and pod logs share.
+type logsFlags struct {
+	since, until string
+}
+
+func (lf *logsFlags) add(fl *pflag.FlagSet, opts *monitor.LogReadOptions, tailUsage string) {
+	fl.BoolVarP(&opts.Follow, "follow", "f", false, "follow the log output")
+	fl.IntVar(&opts.Tail, "tail", -1, tailUsage)
+	fl.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "show timestamps")
+	fl.StringVar(&lf.since, "since", "", "show logs since TIMESTAMP (RFC 3339, Unix time, or a duration such as 10m)")
+	fl.StringVar(&lf.until, "until", "", "show logs until TIMESTAMP (RFC 3339, Unix time, or a duration such as 10m)")
+}
+
+// apply sets the times --since and --until name.
+func (lf *logsFlags) apply(opts *monitor.LogReadOptions) error {
+	now := time.Now()
+	var err error
+	if opts.Since, err = parseTimeFlag("--since", lf.since, now); err != nil {
+		return err
+	}
+	opts.Until, err = parseTimeFlag("--until", lf.until, now)
+	return err
 }
 
 // parseTimeFlag accepts what podman's --since/--until accept: RFC 3339

@@ -159,20 +159,14 @@ func printPodStats(w io.Writer, stats []libengine.PodStats, o *podStatsOptions) 
 }
 
 func newPodLogsCommand(g *globalOptions) *cobra.Command {
-	var since, until string
-	var names bool
+	var lf logsFlags
 	opts := libengine.PodLogsOptions{}
 	cmd := &cobra.Command{
 		Use:   "logs [options] POD",
-		Short: "Fetch the logs of the containers of a pod, each line prefixed with its container's name",
+		Short: "Fetch the logs of the containers of a pod, each line prefixed with its container's ID or name",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			now := time.Now()
-			var err error
-			if opts.Since, err = parseTimeFlag("--since", since, now); err != nil {
-				return err
-			}
-			if opts.Until, err = parseTimeFlag("--until", until, now); err != nil {
+			if err := lf.apply(&opts.LogReadOptions); err != nil {
 				return err
 			}
 			opts.Stdout, opts.Stderr = cmd.OutOrStdout(), os.Stderr
@@ -183,13 +177,8 @@ func newPodLogsCommand(g *globalOptions) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Container, "container", "c", "", "show only this container's log (name or ID)")
-	fl.BoolVarP(&opts.Follow, "follow", "f", false, "follow the log output")
-	fl.IntVar(&opts.Tail, "tail", -1, "output the last N lines of each container (-1 for all)")
-	fl.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "show timestamps")
-	fl.StringVar(&since, "since", "", "show logs since TIMESTAMP (RFC 3339, Unix time, or a duration such as 10m)")
-	fl.StringVar(&until, "until", "", "show logs until TIMESTAMP (RFC 3339, Unix time, or a duration such as 10m)")
-	// podman prefixes with IDs unless --names; the engine always uses names.
-	fl.BoolVarP(&names, "names", "n", true, "prefix lines with container names (always on; accepted for podman's scripts)")
+	lf.add(fl, &opts.LogReadOptions, "output the last N lines of each container (-1 for all)")
+	fl.BoolVarP(&opts.Names, "names", "n", false, "prefix lines with container names instead of IDs")
 	return cmd
 }
 

@@ -71,17 +71,11 @@ func (e *Engine) ContainerCleanup(ctx context.Context, nameOrID string) error {
 		return err
 	}
 	var removeErr error
-	removed := false
-	remove := func() {
+	restart, err := e.cleanupLocked(ctx, c, false, func() {
 		if c.cfg.Spec.Remove {
-			removed, removeErr = true, e.removeLocked(ctx, c, ContainerRemoveOptions{Volumes: true})
+			removeErr = e.removeLocked(ctx, c, ContainerRemoveOptions{Volumes: true})
 		}
-	}
-	restart, err := e.cleanupLocked(ctx, c, false, remove)
-	// One stopped by `engine stop` was cleaned up then, but not removed.
-	if err == nil && !restart && !removed && c.State.Status == define.StatusExited {
-		remove()
-	}
+	})
 	l.Release()
 	if err != nil {
 		return errors.Join(err, removeErr)
@@ -95,10 +89,16 @@ func (e *Engine) ContainerCleanup(ctx context.Context, nameOrID string) error {
 // cleanupLocked moves a container whose process ended to exited. It returns
 // whether the restart policy asks for another run; when it does not, andThen
 // (if set) runs last, while the runtime may still be releasing the
-// container's state. The caller holds the lock.
+// container's state. It runs too for a container that was exited already
+// (cleaned up by `engine stop`, say). The caller holds the lock.
 func (e *Engine) cleanupLocked(ctx context.Context, c *ctr, byUser bool, andThen func()) (restart bool, err error) {
 	switch c.State.Status {
 	case define.StatusRunning, define.StatusPaused, define.StatusStopping:
+	case define.StatusExited:
+		if andThen != nil {
+			andThen()
+		}
+		return false, nil
 	default:
 		return false, nil
 	}

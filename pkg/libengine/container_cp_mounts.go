@@ -59,10 +59,8 @@ func (e *Engine) newCtrFS(ctx context.Context, c *ctr, rootfs string) *ctrFS {
 	}
 	// In the order the runtime mounts them: a later one on the same
 	// destination wins.
-	if s.Security.ReadOnly && (s.Security.ReadOnlyTmpfs == nil || *s.Security.ReadOnlyTmpfs) {
-		for _, dest := range []string{"/tmp", "/var/tmp", "/run"} {
-			add(specgen.MountTypeTmpfs, dest, "", nil)
-		}
+	for _, dest := range s.Security.ReadOnlyTmpfsDirs() {
+		add(specgen.MountTypeTmpfs, dest, "", nil)
 	}
 	for dest, opts := range s.Tmpfs {
 		add(specgen.MountTypeTmpfs, dest, "", strings.Split(opts, ","))

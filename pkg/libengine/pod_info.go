@@ -466,14 +466,16 @@ type PodLogsOptions struct {
 	monitor.LogReadOptions
 	// Container narrows the logs to one of the pod's containers.
 	Container string
-	// Stdout and Stderr receive the streams, each line prefixed with its
-	// container's name.
+	// Names prefixes each line with its container's name instead of its
+	// short ID (podman's --names).
+	Names bool
+	// Stdout and Stderr receive the streams, each line prefixed.
 	Stdout, Stderr io.Writer
 }
 
 // PodLogs writes the logs of a pod's containers (not the infra
 // container's, nor those of containers that keep no log), each line
-// prefixed with the container's name: one container after the other, or,
+// prefixed with the container's short ID or name: one container after the other, or,
 // with Follow, all at once until they exit or ctx ends. Errors wrap
 // define.ErrNoSuchPod, or define.ErrNoSuchContainer for a Container not in
 // the pod.
@@ -506,7 +508,11 @@ func (e *Engine) PodLogs(ctx context.Context, name string, opts PodLogsOptions) 
 	}
 	var mu sync.Mutex
 	logs := func(c *ctr) error {
-		stdout := &prefixWriter{mu: &mu, w: opts.Stdout, prefix: []byte(c.Name + " ")}
+		prefix := shortID(c.ID)
+		if opts.Names {
+			prefix = c.Name
+		}
+		stdout := &prefixWriter{mu: &mu, w: opts.Stdout, prefix: []byte(prefix + " ")}
 		stderr := &prefixWriter{mu: &mu, w: opts.Stderr, prefix: stdout.prefix}
 		err := e.ContainerLogs(ctx, []string{c.ID}, ContainerLogsOptions{LogReadOptions: opts.LogReadOptions, Stdout: stdout, Stderr: stderr})
 		return errors.Join(err, stdout.flush(), stderr.flush())

@@ -302,11 +302,9 @@ func containerMounts(s *SpecGenerator, env GenerateEnv, userSpec, cwd, initPath 
 	if s.Init {
 		defaults = append(defaults, bindMount(initPath, ContainerInitPath, "rbind", "ro", "rprivate"))
 	}
-	if s.Security.ReadOnly && s.Security.readOnlyTmpfs() {
-		for _, dest := range []string{"/tmp", "/var/tmp", "/run"} {
-			defaults = append(defaults, specs.Mount{Destination: dest, Type: MountTypeTmpfs, Source: "tmpfs",
-				Options: []string{"rw", "rprivate", "nosuid", "nodev", "tmpcopyup"}})
-		}
+	for _, dest := range s.Security.ReadOnlyTmpfsDirs() {
+		defaults = append(defaults, specs.Mount{Destination: dest, Type: MountTypeTmpfs, Source: "tmpfs",
+			Options: []string{"rw", "rprivate", "nosuid", "nodev", "tmpcopyup"}})
 	}
 	return defaults, user, nil
 }

@@ -223,10 +223,13 @@ type Namespaces struct {
 	User string `json:"user,omitempty"`
 }
 
-// readOnlyTmpfs reports whether --read-only also mounts tmpfs on /run, /tmp
-// and /var/tmp.
-func (s *Security) readOnlyTmpfs() bool {
-	return s.ReadOnlyTmpfs == nil || *s.ReadOnlyTmpfs
+// ReadOnlyTmpfsDirs are the directories --read-only mounts a tmpfs on
+// (unless --read-only-tmpfs=false); none without --read-only.
+func (s *Security) ReadOnlyTmpfsDirs() []string {
+	if !s.ReadOnly || s.ReadOnlyTmpfs != nil && !*s.ReadOnlyTmpfs {
+		return nil
+	}
+	return []string{"/tmp", "/var/tmp", "/run"}
 }
 
 // networkMode returns the network mode with the default applied.

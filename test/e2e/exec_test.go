@@ -64,6 +64,11 @@ func TestExecEnvUserWorkdir(t *testing.T) {
 		t.Fatalf("-u 1234:5678: %q", out)
 	}
 	e.MustFail(125, "exec", "-u", "no-such-user", name, "true")
+	// Detaching is not offered: keys are refused, "" (no detaching) is fine.
+	if r := e.MustFail(125, "exec", "--detach-keys", "ctrl-x,y", name, "true"); !strings.Contains(r.Stderr, "cannot be detached") {
+		t.Errorf("exec --detach-keys: %q", r.Stderr)
+	}
+	e.Must("exec", "--detach-keys", "", name, "true")
 	if out := e.Must("exec", "-w", "/tmp", name, "pwd"); out != "/tmp\n" {
 		t.Fatalf("-w /tmp: %q", out)
 	}

@@ -373,15 +373,20 @@ func TestPodLogsTopStats(t *testing.T) {
 	e.Must("run", "-d", "--pod", pod, "--name", two, img, "sh", "-c", "echo third; sleep 1000")
 	var out string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if out = e.Must("pod", "logs", pod); strings.Count(out, "\n") == 3 {
+		if out = e.Must("pod", "logs", "--names", pod); strings.Count(out, "\n") == 3 {
 			break
 		}
 	}
 	if out != one+" first\n"+one+" second\n"+two+" third\n" {
-		t.Errorf("pod logs: %q", out)
+		t.Errorf("pod logs --names: %q", out)
 	}
-	if out := e.Must("pod", "logs", "-c", two, pod); out != two+" third\n" {
-		t.Errorf("pod logs -c: %q", out)
+	if out := e.Must("pod", "logs", "--names", "-c", two, pod); out != two+" third\n" {
+		t.Errorf("pod logs --names -c: %q", out)
+	}
+	// Without --names, podman's short IDs.
+	twoID := strings.TrimSpace(e.Must("inspect", "--format", "{{.Id}}", two))
+	if out := e.Must("pod", "logs", "-c", two, pod); out != twoID[:12]+" third\n" {
+		t.Errorf("pod logs -c: %q, want the line prefixed with %s", out, twoID[:12])
 	}
 	top := e.Must("pod", "top", pod, "pid", "args")
 	for _, cmd := range []string{"/catatonit -P", "sleep 1000"} {

@@ -58,18 +58,8 @@ func (d *DB) Network(ctx context.Context, nameOrID string) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range nets {
-		if n.Name == nameOrID || n.ID == nameOrID {
-			return n, nil
-		}
-	}
-	switch len(nets) {
-	case 0:
-		return nil, fmt.Errorf("unable to find network with name or ID %s: %w", nameOrID, define.ErrNoSuchNetwork)
-	case 1:
-		return nets[0], nil
-	}
-	return nil, fmt.Errorf("%q matches more than one network: use a longer id: %w", nameOrID, define.ErrInvalidArg)
+	return pickMatch(nets, nameOrID, func(n *Network) bool { return n.Name == nameOrID || n.ID == nameOrID },
+		fmt.Errorf("unable to find network with name or ID %s: %w", nameOrID, define.ErrNoSuchNetwork), "network", "use a longer id")
 }
 
 // Networks lists every network by name.
@@ -95,20 +85,8 @@ func (d *DB) RemoveNetwork(ctx context.Context, name string) error {
 
 // NetworkUsers returns the IDs of the containers joining a network.
 func (d *DB) NetworkUsers(ctx context.Context, name string) ([]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT container_id FROM container_networks WHERE network = ? ORDER BY container_id`, name)
-	if err != nil {
-		return nil, fmt.Errorf("users of network %s: %w", name, err)
-	}
-	defer func() { _ = rows.Close() }()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("users of network %s: %w", name, err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return d.queryStrings(ctx, "users of network "+name,
+		`SELECT container_id FROM container_networks WHERE network = ? ORDER BY container_id`, name)
 }
 
 // ConnectNetwork adds a network to a container's, last. Errors wrap
@@ -192,19 +170,13 @@ func (d *DB) fillNetworks(ctx context.Context, ctrs []*Container) error {
 }
 
 func scanNetworks(rows *sql.Rows) ([]*Network, error) {
-	defer func() { _ = rows.Close() }()
-	var out []*Network
-	for rows.Next() {
+	return collect(rows, "networks", func() (*Network, error) {
 		n := &Network{}
 		var created int64
 		if err := rows.Scan(&n.Name, &n.ID, &created, &n.Config); err != nil {
-			return nil, fmt.Errorf("read network row: %w", err)
+			return nil, err
 		}
 		n.Created = time.Unix(0, created)
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read networks: %w", err)
-	}
-	return out, nil
+		return n, nil
+	})
 }

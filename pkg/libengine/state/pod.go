@@ -60,18 +60,8 @@ func (d *DB) Pod(ctx context.Context, idOrName string) (*Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range pods {
-		if p.ID == idOrName || p.Name == idOrName {
-			return p, nil
-		}
-	}
-	switch len(pods) {
-	case 0:
-		return nil, fmt.Errorf("no pod with name or ID %s found: %w", idOrName, define.ErrNoSuchPod)
-	case 1:
-		return pods[0], nil
-	}
-	return nil, fmt.Errorf("%q matches more than one pod: use a longer id: %w", idOrName, define.ErrInvalidArg)
+	return pickMatch(pods, idOrName, func(p *Pod) bool { return p.ID == idOrName || p.Name == idOrName },
+		fmt.Errorf("no pod with name or ID %s found: %w", idOrName, define.ErrNoSuchPod), "pod", "use a longer id")
 }
 
 // Pods lists every pod, oldest first.
@@ -85,20 +75,7 @@ func (d *DB) Pods(ctx context.Context) ([]*Pod, error) {
 
 // PodContainers returns the IDs of a pod's containers, oldest first.
 func (d *DB) PodContainers(ctx context.Context, podID string) ([]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id FROM containers WHERE pod_id = ? ORDER BY created`, podID)
-	if err != nil {
-		return nil, fmt.Errorf("containers of pod %s: %w", podID, err)
-	}
-	defer func() { _ = rows.Close() }()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("containers of pod %s: %w", podID, err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return d.queryStrings(ctx, "containers of pod "+podID, `SELECT id FROM containers WHERE pod_id = ? ORDER BY created`, podID)
 }
 
 // RemovePod deletes a pod that has no containers left. Errors wrap
@@ -114,25 +91,19 @@ func (d *DB) RemovePod(ctx context.Context, id string) error {
 }
 
 func scanPods(rows *sql.Rows) ([]*Pod, error) {
-	defer func() { _ = rows.Close() }()
-	var out []*Pod
-	for rows.Next() {
+	return collect(rows, "pods", func() (*Pod, error) {
 		p := &Pod{}
 		var created int64
 		var labels string
 		if err := rows.Scan(&p.ID, &p.Name, &created, &labels, &p.InfraID, &p.Config); err != nil {
-			return nil, fmt.Errorf("read pod row: %w", err)
+			return nil, err
 		}
 		p.Created = time.Unix(0, created)
 		if err := unmarshalJSON(labels, &p.Labels); err != nil {
 			return nil, err
 		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read pods: %w", err)
-	}
-	return out, nil
+		return p, nil
+	})
 }
 
 func checkOnePod(res sql.Result, err error, id string) error {

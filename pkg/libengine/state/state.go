@@ -279,22 +279,10 @@ func (d *DB) Container(ctx context.Context, idOrName string) (*Container, error)
 	if err != nil {
 		return nil, err
 	}
-	var found *Container
-	// An exact ID or name wins over prefixes of other IDs.
-	for _, c := range ctrs {
-		if c.ID == idOrName || c.Name == idOrName {
-			found = c
-			break
-		}
-	}
-	switch {
-	case found != nil:
-	case len(ctrs) == 0:
-		return nil, fmt.Errorf("%q: %w", idOrName, define.ErrNoSuchContainer)
-	case len(ctrs) == 1:
-		found = ctrs[0]
-	default:
-		return nil, fmt.Errorf("%q matches more than one container: use a longer id: %w", idOrName, define.ErrInvalidArg)
+	found, err := pickMatch(ctrs, idOrName, func(c *Container) bool { return c.ID == idOrName || c.Name == idOrName },
+		fmt.Errorf("%q: %w", idOrName, define.ErrNoSuchContainer), "container", "use a longer id")
+	if err != nil {
+		return nil, err
 	}
 	if err := d.fillVolumes(ctx, []*Container{found}); err != nil {
 		return nil, err
@@ -401,9 +389,7 @@ func (d *DB) Events(ctx context.Context, f EventFilter) ([]Event, []int64, error
 }
 
 func scanContainers(rows *sql.Rows) ([]*Container, error) {
-	defer func() { _ = rows.Close() }()
-	var out []*Container
-	for rows.Next() {
+	return collect(rows, "containers", func() (*Container, error) {
 		c := &Container{}
 		var command, labels, status string
 		var created, started, finished int64
@@ -411,7 +397,7 @@ func scanContainers(rows *sql.Rows) ([]*Container, error) {
 		if err := rows.Scan(&c.ID, &c.Name, &c.ImageID, &c.ImageName, &command, &labels, &created, &c.Config,
 			&status, &c.State.Pid, &c.State.MonitorPid, &c.State.ExitCode, &started, &finished,
 			&c.State.RestartCount, &c.State.StoppedByUser, &c.State.Error, &pod, &c.State.OOMKilled); err != nil {
-			return nil, fmt.Errorf("read container row: %w", err)
+			return nil, err
 		}
 		c.Created = time.Unix(0, created)
 		c.Pod = pod.String
@@ -424,12 +410,8 @@ func scanContainers(rows *sql.Rows) ([]*Container, error) {
 		if err := unmarshalJSON(labels, &c.Labels); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read containers: %w", err)
-	}
-	return out, nil
+		return c, nil
+	})
 }
 
 // affectedOne turns the result of a statement on one row into an error:

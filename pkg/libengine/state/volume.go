@@ -74,19 +74,8 @@ func (d *DB) Volume(ctx context.Context, nameOrPrefix string) (*Volume, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range vols {
-		if v.Name == nameOrPrefix {
-			return v, nil
-		}
-	}
-	switch len(vols) {
-	case 0:
-		return nil, fmt.Errorf("%s: %w", nameOrPrefix, define.ErrNoSuchVolume)
-	case 1:
-		return vols[0], nil
-	default:
-		return nil, fmt.Errorf("%q matches more than one volume: use the full name: %w", nameOrPrefix, define.ErrInvalidArg)
-	}
+	return pickMatch(vols, nameOrPrefix, func(v *Volume) bool { return v.Name == nameOrPrefix },
+		fmt.Errorf("%s: %w", nameOrPrefix, define.ErrNoSuchVolume), "volume", "use the full name")
 }
 
 // Volumes lists every record, oldest first.
@@ -128,20 +117,8 @@ func (d *DB) RemoveVolume(ctx context.Context, name string) error {
 
 // VolumeUsers returns the IDs of the containers that mount a volume.
 func (d *DB) VolumeUsers(ctx context.Context, name string) ([]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT container_id FROM container_volumes WHERE volume = ? ORDER BY container_id`, name)
-	if err != nil {
-		return nil, fmt.Errorf("users of volume %s: %w", name, err)
-	}
-	defer func() { _ = rows.Close() }()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("users of volume %s: %w", name, err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return d.queryStrings(ctx, "users of volume "+name,
+		`SELECT container_id FROM container_volumes WHERE volume = ? ORDER BY container_id`, name)
 }
 
 // addContainerVolumes records, inside the transaction adding a container,
@@ -192,15 +169,13 @@ func (d *DB) fillVolumes(ctx context.Context, ctrs []*Container) error {
 }
 
 func scanVolumes(rows *sql.Rows) ([]*Volume, error) {
-	defer func() { _ = rows.Close() }()
-	var out []*Volume
-	for rows.Next() {
+	return collect(rows, "volumes", func() (*Volume, error) {
 		v := &Volume{}
 		var labels, options string
 		var created int64
 		if err := rows.Scan(&v.Name, &v.Driver, &v.Mountpoint, &created, &labels, &options, &v.Anonymous, &v.UID, &v.GID,
 			&v.State.NeedsCopyUp, &v.State.NeedsChown, &v.State.MountCount); err != nil {
-			return nil, fmt.Errorf("read volume row: %w", err)
+			return nil, err
 		}
 		v.Created = time.Unix(0, created)
 		if err := unmarshalJSON(labels, &v.Labels); err != nil {
@@ -209,12 +184,8 @@ func scanVolumes(rows *sql.Rows) ([]*Volume, error) {
 		if err := unmarshalJSON(options, &v.Options); err != nil {
 			return nil, err
 		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read volumes: %w", err)
-	}
-	return out, nil
+		return v, nil
+	})
 }
 
 func checkOneVolume(res sql.Result, err error, name string) error {

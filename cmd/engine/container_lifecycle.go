@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/engine-oss/engine/pkg/libengine"
 	"github.com/engine-oss/engine/pkg/libengine/define"
@@ -131,14 +132,7 @@ func newKillCommand(g *globalOptions) *cobra.Command {
 	var opts libengine.ContainerKillOptions
 	var signal string
 	cmd := reportsCommand(g, "kill", "Send a signal to one or more running containers", &opts.All, 0,
-		func(*cobra.Command) error {
-			sig, err := specgen.ParseSignal(signal)
-			if err != nil {
-				return fmt.Errorf("--signal %w", err)
-			}
-			opts.Signal = sig
-			return nil
-		},
+		parseSignalFlag(&signal, &opts.Signal),
 		func(ctx context.Context, e *libengine.Engine, names []string) ([]libengine.ContainerReport, error) {
 			return e.ContainerKill(ctx, names, opts)
 		})
@@ -146,6 +140,19 @@ func newKillCommand(g *globalOptions) *cobra.Command {
 	fl.StringVarP(&signal, "signal", "s", "KILL", "signal to send")
 	fl.BoolVarP(&opts.All, "all", "a", false, "signal all running containers")
 	return cmd
+}
+
+// parseSignalFlag is the setup step of kill and pod kill: --signal's value
+// into *dst.
+func parseSignalFlag(signal *string, dst *syscall.Signal) func(*cobra.Command) error {
+	return func(*cobra.Command) error {
+		sig, err := specgen.ParseSignal(*signal)
+		if err != nil {
+			return fmt.Errorf("--signal %w", err)
+		}
+		*dst = sig
+		return nil
+	}
 }
 
 // newPauseCommand builds pause or unpause.

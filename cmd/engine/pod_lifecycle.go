@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/engine-oss/engine/pkg/libengine"
-	"github.com/engine-oss/engine/pkg/specgen"
 	"github.com/spf13/cobra"
 )
 
@@ -94,14 +92,7 @@ func newPodKillCommand(g *globalOptions) *cobra.Command {
 	var opts libengine.PodKillOptions
 	var signal string
 	cmd := podReportsCommand(g, "kill", "Send a signal to the containers of one or more pods", &opts.All, 0, 0,
-		func(*cobra.Command) error {
-			sig, err := specgen.ParseSignal(signal)
-			if err != nil {
-				return fmt.Errorf("--signal %w", err)
-			}
-			opts.Signal = sig
-			return nil
-		},
+		parseSignalFlag(&signal, &opts.Signal),
 		func(ctx context.Context, e *libengine.Engine, names []string) ([]libengine.PodReport, error) {
 			return e.PodKill(ctx, names, opts)
 		})

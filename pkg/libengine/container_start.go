@@ -420,13 +420,16 @@ func boundingSet() []string {
 	return nil
 }
 
+// selfStatus is this process's /proc/self/status, read once: the fields
+// used (bounding set, seccomp mode) do not change while it runs.
+var selfStatus = sync.OnceValue(func() string {
+	b, _ := os.ReadFile("/proc/self/status")
+	return string(b)
+})
+
 // procStatus returns a field of this process's /proc/self/status.
 func procStatus(field string) (string, bool) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "", false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(selfStatus(), "\n") {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			return strings.TrimSpace(v), true
 		}

@@ -88,21 +88,35 @@ func dialUnix(path string) (*os.File, error) {
 
 // accept waits for and accepts one connection on a listener from listenUnix.
 // Closing the listener makes it return an error.
-func accept(ln *os.File) (*os.File, error) {
+func accept(ln *os.File) (*os.File, error) { return acceptOn(ln, true) }
+
+// acceptOn accepts a connection on ln: waiting for one through the
+// poller, or, without wait, only one already queued (nil if none).
+func acceptOn(ln *os.File, wait bool) (*os.File, error) {
 	rc, err := ln.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
 	var nfd int
 	var aerr error
-	err = rc.Read(func(fd uintptr) bool {
-		nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
-		return aerr != unix.EAGAIN && aerr != unix.EINTR
-	})
-	if err != nil {
-		return nil, err
+	try := func(fd uintptr) {
+		for {
+			if nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK); aerr != unix.EINTR {
+				return
+			}
+		}
 	}
-	if aerr != nil {
+	if wait {
+		err = rc.Read(func(fd uintptr) bool { try(fd); return aerr != unix.EAGAIN })
+	} else {
+		err = rc.Control(try)
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case aerr == unix.EAGAIN:
+		return nil, nil
+	case aerr != nil:
 		return nil, os.NewSyscallError("accept", aerr)
 	}
 	return os.NewFile(uintptr(nfd), ln.Name()), nil
@@ -162,27 +176,4 @@ func inheritedListener() *os.File {
 }
 
 // acceptNow accepts a connection already queued on ln, or returns nil.
-func acceptNow(ln *os.File) (*os.File, error) {
-	rc, err := ln.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var nfd int
-	var aerr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			if nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK); aerr != unix.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return nil, err
-	}
-	if aerr == unix.EAGAIN {
-		return nil, nil
-	}
-	if aerr != nil {
-		return nil, os.NewSyscallError("accept", aerr)
-	}
-	return os.NewFile(uintptr(nfd), ln.Name()), nil
-}
+func acceptNow(ln *os.File) (*os.File, error) { return acceptOn(ln, false) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/engine-oss/engine/pkg/libengine"
@@ -30,17 +29,6 @@ func addPodCommands(root *cobra.Command, g *globalOptions) {
 		newPodLogsCommand(g),
 		newPodExistsCommand(g),
 	)
-}
-
-// needPods checks that either pod names or --all was given.
-func needPods(cmd *cobra.Command, args []string, all bool) error {
-	if len(args) == 0 && !all {
-		return fmt.Errorf("%s needs at least one pod name or ID (or --all): %w", cmd.CommandPath(), define.ErrInvalidArg)
-	}
-	if len(args) > 0 && all {
-		return fmt.Errorf("%s: --all and pod names cannot be used together: %w", cmd.CommandPath(), define.ErrInvalidArg)
-	}
-	return nil
 }
 
 // printPodReports prints the ID of each pod acted on, as podman, and an

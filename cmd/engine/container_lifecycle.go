@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/engine-oss/engine/pkg/libengine"
@@ -13,13 +15,19 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// needNames checks that either names or --all was given.
+// needNames checks that either container names or --all was given.
 func needNames(cmd *cobra.Command, args []string, all bool) error {
+	return needArgs(cmd, args, all, "container")
+}
+
+// needArgs checks that either names of kind (container, pod) or --all
+// was given, not both.
+func needArgs(cmd *cobra.Command, args []string, all bool, kind string) error {
 	if len(args) == 0 && !all {
-		return fmt.Errorf("%s needs at least one container name or ID (or --all): %w", cmd.CommandPath(), define.ErrInvalidArg)
+		return fmt.Errorf("%s needs at least one %s name or ID (or --all): %w", cmd.CommandPath(), kind, define.ErrInvalidArg)
 	}
 	if len(args) > 0 && all {
-		return fmt.Errorf("%s: --all and container names cannot be used together: %w", cmd.CommandPath(), define.ErrInvalidArg)
+		return fmt.Errorf("%s: --all and %s names cannot be used together: %w", cmd.CommandPath(), kind, define.ErrInvalidArg)
 	}
 	return nil
 }
@@ -85,11 +93,24 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 func reportsCommand(g *globalOptions, use, short string, all *bool, stateCode int,
 	prepare func(*cobra.Command) error,
 	act func(context.Context, *libengine.Engine, []string) ([]libengine.ContainerReport, error)) *cobra.Command {
+	return namedCommand(g, use, short, "container", all, prepare, act, func(w io.Writer, reps []libengine.ContainerReport) error {
+		return printReports(w, reps, stateCode)
+	})
+}
+
+// namedCommand builds a command acting on named objects of kind (or
+// --all): act runs after prepare has turned the flags into options, and
+// print shows what act reports.
+func namedCommand[R any](g *globalOptions, use, short, kind string, all *bool,
+	prepare func(*cobra.Command) error,
+	act func(context.Context, *libengine.Engine, []string) ([]R, error),
+	print func(io.Writer, []R) error) *cobra.Command {
+	arg := strings.ToUpper(kind)
 	return &cobra.Command{
-		Use:   use + " [options] CONTAINER [CONTAINER...]",
+		Use:   use + " [options] " + arg + " [" + arg + "...]",
 		Short: short,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needNames(cmd, args, *all); err != nil {
+			if err := needArgs(cmd, args, *all, kind); err != nil {
 				return err
 			}
 			if prepare != nil {
@@ -102,7 +123,7 @@ func reportsCommand(g *globalOptions, use, short string, all *bool, stateCode in
 				if err != nil {
 					return err
 				}
-				return printReports(cmd.OutOrStdout(), reps, stateCode)
+				return print(cmd.OutOrStdout(), reps)
 			})
 		},
 	}
@@ -113,9 +134,7 @@ func newStopCommand(g *globalOptions) *cobra.Command {
 	var timeout uint
 	cmd := reportsCommand(g, "stop", "Stop one or more running containers", &opts.All, 0,
 		func(cmd *cobra.Command) error {
-			if cmd.Flags().Changed("time") {
-				opts.Timeout = &timeout
-			}
+			timeoutFlag(cmd, timeout, &opts.Timeout)
 			return nil
 		},
 		func(ctx context.Context, e *libengine.Engine, names []string) ([]libengine.ContainerReport, error) {

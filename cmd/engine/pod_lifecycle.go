@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 
 	"github.com/engine-oss/engine/pkg/libengine"
 	"github.com/spf13/cobra"
@@ -13,27 +14,9 @@ import (
 func podReportsCommand(g *globalOptions, use, short string, all *bool, missingCode, stateCode int,
 	prepare func(*cobra.Command) error,
 	act func(context.Context, *libengine.Engine, []string) ([]libengine.PodReport, error)) *cobra.Command {
-	return &cobra.Command{
-		Use:   use + " [options] POD [POD...]",
-		Short: short,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needPods(cmd, args, *all); err != nil {
-				return err
-			}
-			if prepare != nil {
-				if err := prepare(cmd); err != nil {
-					return err
-				}
-			}
-			return g.withEngine(cmd, func(e *libengine.Engine) error {
-				reps, err := act(cmd.Context(), e, args)
-				if err != nil {
-					return err
-				}
-				return printPodReports(cmd.OutOrStdout(), reps, missingCode, stateCode)
-			})
-		},
-	}
+	return namedCommand(g, use, short, "pod", all, prepare, act, func(w io.Writer, reps []libengine.PodReport) error {
+		return printPodReports(w, reps, missingCode, stateCode)
+	})
 }
 
 // timeoutFlag sets *dst to the -t value when the user gave one.
